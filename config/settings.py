@@ -1,0 +1,340 @@
+"""Yunqiao settings: every value comes from the environment, with safe defaults.
+
+Nothing here but turning environment variables into settings. The helpers fail loudly on a
+value they cannot parse, so a typo in a deployment stops the process instead of silently
+running with a default.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def envint(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+
+
+def envfloat(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
+def envlist(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def _persistent_secret_key(data_dir: Path) -> str:
+    """A key generated once per DATA_DIR, so a fresh install is secure without any setup."""
+    path = data_dir / ".secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(64))
+    return path.read_text().strip()
+
+
+# --- Paths -------------------------------------------------------------------------------------
+DATA_DIR = Path(env("DATA_DIR", str(BASE_DIR / "data"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"  # never served publicly: uploads are only reachable through views that check access
+
+# --- Core --------------------------------------------------------------------------------------
+DEBUG = envbool("DJANGO_DEBUG", False)
+SECRET_KEY = env("DJANGO_SECRET_KEY") or _persistent_secret_key(DATA_DIR)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+# HTTPS hardening is on whenever debug is off. A plain-HTTP intranet turns it off explicitly with
+# DJANGO_HTTPS=0 (and then `check --deploy` rightly warns about it).
+HTTPS = envbool("DJANGO_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", True)
+# Probes and scrapers speak plain HTTP inside the cluster; they must not be redirected.
+SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^metrics$"]
+if envbool("DJANGO_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "config.apps.YunqiaoConfig",
+    "uploads",
+    "sync",
+    "projects",
+    "alerts",
+]
+
+MIDDLEWARE = [
+    "config.logging.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- Database ----------------------------------------------------------------------------------
+SQLITE_BUSY_TIMEOUT_S = envint("SQLITE_BUSY_TIMEOUT_S", 20)
+
+
+def _sqlite_options() -> dict:
+    # WAL lets readers run beside the one writer; NORMAL is durable across application crashes
+    # (only an OS crash can lose the last commits). IMMEDIATE takes the write lock when a
+    # transaction starts, so two processes never deadlock upgrading read locks to write locks —
+    # the cause of "database is locked" that the busy timeout cannot cure.
+    return {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": SQLITE_BUSY_TIMEOUT_S,
+        "init_command": (
+            f"PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000};"
+        ),
+    }
+
+
+if env("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "yunqiao.sqlite3"}}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(_sqlite_options())
+    # A file (not :memory:) so that a qcluster or sandbox process started by a test shares the
+    # test database; one per test process so parallel runs do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache -------------------------------------------------------------------------------------
+# Shared by every process (token cache, django-q2 cluster stats): Redis when scaled out, else a
+# table in the database so that web and worker processes on one host see the same values.
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "yunqiao_cache",
+        }
+    }
+
+# --- Background work (django-q2) ---------------------------------------------------------------
+Q_TASK_TIMEOUT_S = envint("Q_TASK_TIMEOUT_S", 600)
+Q_CLUSTER = {
+    "name": env("Q_CLUSTER_NAME", "yunqiao"),
+    "workers": envint("Q_WORKERS", 2),
+    # A task longer than this is killed. Long work (a sync batch) is split into short tasks.
+    "timeout": Q_TASK_TIMEOUT_S,
+    # The ORM broker redelivers a task not acknowledged after `retry` seconds. It must exceed the
+    # timeout, or a slow but healthy task is handed to a second worker while still running.
+    "retry": Q_TASK_TIMEOUT_S + 60,
+    # 0 would mean "redeliver forever". Redelivery has no backoff, so it is only a safety net
+    # for a worker killed mid-task; our tasks schedule their own retries with backoff and are
+    # idempotent, and a periodic recovery sweep picks up whatever is still unfinished.
+    "max_attempts": 2,
+    # A task that raised has already recorded its failure on its own row; do not replay it.
+    "ack_failures": True,
+    # Schedules missed while the cluster was down are not replayed in a burst.
+    "catch_up": False,
+    # Keep a bounded history of successful tasks; failures are always kept.
+    "save_limit": envint("Q_SAVE_LIMIT", 1000),
+    "queue_limit": envint("Q_QUEUE_LIMIT", 50),
+    "label": "后台任务",
+    "cpu_affinity": 0,
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    # The ORM broker polls the queue table; 0.5 s keeps pickup latency low without hammering
+    # SQLite.
+    Q_CLUSTER["poll"] = envfloat("Q_POLL_S", 0.5)
+
+# --- Auth --------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- API ---------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Token first: an anonymous API caller gets 401 with `WWW-Authenticate: Token`, not 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.StandardPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.standard_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Yunqiao API",
+    "DESCRIPTION": "云桥：现场人员与用友云 ERP 之间的桥梁",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Internationalisation ----------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Logging: one JSON object per line on stdout -----------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "config.logging.ContextFilter"}},
+    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["context"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
+        "django-q": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
+    },
+}
+
+# --- Yunqiao: the Yonyou open API (see yonyou/ and ../shared/yonyou-api.md) --------------------
+SANDBOX_PORT = envint("SANDBOX_PORT", 8765)
+_SANDBOX_ORIGIN = f"http://127.0.0.1:{SANDBOX_PORT}"
+YONYOU_TOKEN_URL = env("YONYOU_TOKEN_URL", f"{_SANDBOX_ORIGIN}/iuap-api-auth")
+YONYOU_GATEWAY_URL = env("YONYOU_GATEWAY_URL", f"{_SANDBOX_ORIGIN}/iuap-api-gateway")
+YONYOU_APP_KEY = env("YONYOU_APP_KEY", "yunqiao-sandbox-app")
+YONYOU_APP_SECRET = env("YONYOU_APP_SECRET", "yunqiao-sandbox-secret")
+YONYOU_TIMEOUT_S = envfloat("YONYOU_TIMEOUT_S", 30.0)
+YONYOU_CONNECT_TIMEOUT_S = envfloat("YONYOU_CONNECT_TIMEOUT_S", 5.0)
+# Refresh the shared token this long before Yonyou says it expires.
+YONYOU_TOKEN_REFRESH_MARGIN_S = envint("YONYOU_TOKEN_REFRESH_MARGIN_S", 60)
+YONYOU_MAX_CONCURRENCY = envint("YONYOU_MAX_CONCURRENCY", 3)
+# Document type (as field staff name it) → Yonyou businessType.
+YONYOU_BUSINESS_TYPES = {
+    "销售": env("YONYOU_BUSINESS_TYPE_SALES", "yonbip-scm-scmsa"),
+    "转库": env("YONYOU_BUSINESS_TYPE_TRANSFER", "yonbip-scm-stock"),
+    "其他": env("YONYOU_BUSINESS_TYPE_OTHER", "yonbip-scm-stock"),
+}
+
+# --- Uploads -----------------------------------------------------------------------------------
+MAX_FILE_SIZE = envint("MAX_FILE_SIZE", 10 * 1024 * 1024)
+MAX_FILES_PER_UPLOAD = envint("MAX_FILES_PER_UPLOAD", 10)
+MAX_RETRY_COUNT = envint("MAX_RETRY_COUNT", 3)
+UPLOAD_LINK_MAX_AGE_S = envint("UPLOAD_LINK_MAX_AGE_S", 7 * 24 * 3600)
+# Files are streamed to temporary files above this size, so memory does not grow with uploads.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+# The whole request may carry MAX_FILES_PER_UPLOAD files plus form fields.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_PERMISSIONS = 0o640
+
+# --- Metrics -----------------------------------------------------------------------------------
+# Bearer token that scrapers present on /metrics; empty disables the endpoint.
+METRICS_BEARER_TOKEN = env("METRICS_BEARER_TOKEN")

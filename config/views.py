@@ -1,0 +1,42 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from config.health import health_report
+from config.permissions import is_field_member, is_staff_member
+
+
+@extend_schema(
+    summary="Liveness and readiness",
+    responses={
+        200: inline_serializer(
+            "Health",
+            {
+                "status": serializers.CharField(),
+                "database": serializers.CharField(),
+                "broker": serializers.CharField(),
+                "cluster": serializers.CharField(),
+                "detail": serializers.DictField(),
+            },
+        )
+    },
+)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def health(request):
+    healthy, body = health_report()
+    return Response(body, status=200 if healthy else 503)
+
+
+@login_required
+def home(request):
+    return render(
+        request,
+        "home.html",
+        {"is_staff_member": is_staff_member(request.user), "is_field_member": is_field_member(request.user)},
+    )

@@ -1,0 +1,128 @@
+"""Shared fixtures: users of each kind, API clients, and real child processes (qcluster) that
+share the test database."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_without_manifest():
+    """Pages render {% static %}; tests run without collectstatic, so skip the manifest. The
+    test client speaks plain HTTP, so the HTTPS redirect of a debug-off deployment is off."""
+    with override_settings(
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        SECURE_SSL_REDIRECT=False,
+    ):
+        yield
+
+
+def make_user(django_user_model, username: str, *, groups=(), **extra):
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+    for name in groups:
+        user.groups.add(Group.objects.get(name=name))
+    return user
+
+
+@pytest.fixture
+def field_user(django_user_model):
+    return make_user(django_user_model, "field1", groups=["field"])
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return make_user(django_user_model, "staff1", groups=["staff"], is_staff=True)
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    """Logged in, but in no group: may not upload or operate anything."""
+    return make_user(django_user_model, "outsider1")
+
+
+@pytest.fixture
+def anon_api():
+    return APIClient()
+
+
+@pytest.fixture
+def field_api(field_user):
+    client = APIClient()
+    client.force_authenticate(field_user)
+    return client
+
+
+@pytest.fixture
+def staff_api(staff_user):
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client
+
+
+def test_database_url() -> str:
+    """A URL for the test database, so that child processes use the same one as the tests."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db.get("USER") or "")
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "DATA_DIR": str(settings.DATA_DIR)}
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+    env.update(extra)
+    return env
+
+
+def wait_until(condition, *, timeout_s: float = 20.0, interval_s: float = 0.1, message: str = "condition"):
+    """Poll `condition` until it returns something truthy; fail with `message` at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {message}")
+
+
+@pytest.fixture(scope="session")
+def qcluster(django_db_setup, django_db_blocker):
+    """A real `manage.py qcluster` process on the test database (and Redis when configured)."""
+    with django_db_blocker.unblock():
+        env = child_env()
+    process = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "manage.py"), "qcluster"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
