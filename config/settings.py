@@ -338,3 +338,12 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # --- Metrics -----------------------------------------------------------------------------------
 # Bearer token that scrapers present on /metrics; empty disables the endpoint.
 METRICS_BEARER_TOKEN = env("METRICS_BEARER_TOKEN")
+
+# --- Sync (sync/) -----------------------------------------------------------------------------
+SYNC_MAX_BATCH_DAYS = envint("SYNC_MAX_BATCH_DAYS", 90)
+SYNC_PAGE_SIZE = envint("SYNC_PAGE_SIZE", 500)
+SYNC_PAGE_CONCURRENCY = envint("SYNC_PAGE_CONCURRENCY", 4)
+SYNC_NIGHTLY_CRON = env("SYNC_NIGHTLY_CRON", "0 1 * * *")
+
+# --- Scheduler (alerts/) ----------------------------------------------------------------------
+JOB_RUN_RETENTION_DAYS = envint("JOB_RUN_RETENTION_DAYS", 90)
