@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "config.apps.YunqiaoConfig",
+    "yonyou",
     "uploads",
     "sync",
     "projects",
@@ -178,9 +179,12 @@ else:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(_sqlite_options())
-    # A file (not :memory:) so that a qcluster or sandbox process started by a test shares the
-    # test database; one per test process so parallel runs do not collide.
+    # A file (not :memory:) so that a qcluster process started by a test shares the test
+    # database; one per test process so parallel runs do not collide.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
+else:
+    # Only the test runner reads this: one test database per test process, as above.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -302,6 +306,10 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
         "django-q": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
+        # httpx logs full URLs, and Yonyou puts the access token in the query string; our
+        # client logs each call itself, without the query.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 
@@ -334,6 +342,18 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 # The whole request may carry MAX_FILES_PER_UPLOAD files plus form fields.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
+# Extensions accepted by POST /api/upload; the content must also match (magic bytes).
+UPLOAD_ALLOWED_EXTENSIONS = envlist("UPLOAD_ALLOWED_EXTENSIONS", ".jpg,.jpeg,.png,.gif,.webp,.heic,.heif,.pdf")
+# Backoff between attempts: base * 2^(retry-1), with jitter, capped; Retry-After wins when longer.
+UPLOAD_RETRY_BASE_S = envfloat("UPLOAD_RETRY_BASE_S", 30.0)
+UPLOAD_RETRY_MAX_S = envfloat("UPLOAD_RETRY_MAX_S", 900.0)
+# An `uploading` row (and its concurrency slot) whose worker says nothing for this long is
+# presumed dead and recovered. Longer than any single upload can take.
+UPLOAD_LEASE_S = envint("UPLOAD_LEASE_S", 300)
+# A `pending` row whose task was enqueued this long ago without running is enqueued again.
+UPLOAD_PENDING_STALE_S = envint("UPLOAD_PENDING_STALE_S", 300)
+# Local copies of successful uploads older than this are deleted; 0 keeps them forever.
+UPLOAD_LOCAL_RETENTION_DAYS = envint("UPLOAD_LOCAL_RETENTION_DAYS", 0)
 
 # --- Metrics -----------------------------------------------------------------------------------
 # Bearer token that scrapers present on /metrics; empty disables the endpoint.

@@ -108,10 +108,11 @@ def wait_until(condition, *, timeout_s: float = 20.0, interval_s: float = 0.1, m
 
 
 @pytest.fixture(scope="session")
-def qcluster(django_db_setup, django_db_blocker):
-    """A real `manage.py qcluster` process on the test database (and Redis when configured)."""
+def qcluster(django_db_setup, django_db_blocker, sandbox_server):
+    """A real `manage.py qcluster` process on the test database (and Redis when configured),
+    whose Yonyou client talks to the session's sandbox."""
     with django_db_blocker.unblock():
-        env = child_env()
+        env = child_env(YONYOU_TOKEN_URL=sandbox_server.token_url, YONYOU_GATEWAY_URL=sandbox_server.gateway_url)
     process = subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "manage.py"), "qcluster"],
         cwd=REPO_ROOT,
@@ -126,3 +127,94 @@ def qcluster(django_db_setup, django_db_blocker):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+# --- The Yonyou sandbox: a real HTTP server in its own process --------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SandboxControl:
+    """Talks to a running sandbox's control API (`/__sandbox__/...`)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/iuap-api-auth"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"{self.url}/iuap-api-gateway"
+
+    def state(self) -> dict:
+        import httpx
+
+        return httpx.get(f"{self.url}/__sandbox__/state", timeout=10).raise_for_status().json()
+
+    def faults(self, **faults) -> dict:
+        import httpx
+
+        return httpx.post(f"{self.url}/__sandbox__/faults", json=faults, timeout=10).raise_for_status().json()
+
+    def reset(self) -> None:
+        import httpx
+
+        httpx.post(f"{self.url}/__sandbox__/reset", timeout=10).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(tmp_path_factory):
+    """One sandbox process for the session, on a free port, with its own data directory."""
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("sandbox-data")
+    log = open(data_dir / "sandbox.log", "wb")  # noqa: SIM115 (closed at teardown)
+    process = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "manage.py"), "sandbox", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DATA_DIR": str(data_dir)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    control = SandboxControl(f"http://127.0.0.1:{port}")
+    control.process = process
+    control.data_dir = data_dir
+
+    def answers():
+        if process.poll() is not None:
+            raise AssertionError(f"sandbox exited with {process.returncode}; see {data_dir / 'sandbox.log'}")
+        try:
+            control.state()
+        except Exception:
+            return False
+        return True
+
+    wait_until(answers, timeout_s=30, message="the sandbox to answer")
+    yield control
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+
+
+@pytest.fixture
+def sandbox(sandbox_server, settings):
+    """A freshly reset sandbox that this process's Yonyou client talks to, with no cached token."""
+    from django.core.cache import cache
+
+    sandbox_server.reset()
+    settings.YONYOU_TOKEN_URL = sandbox_server.token_url
+    settings.YONYOU_GATEWAY_URL = sandbox_server.gateway_url
+    cache.delete_many([key for key in ("yonyou:access_token",)])
+    yield sandbox_server
+    cache.delete_many([key for key in ("yonyou:access_token",)])

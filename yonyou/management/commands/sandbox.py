@@ -1,0 +1,40 @@
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from yonyou.sandbox.server import build_server
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve the Yonyou sandbox: a threaded HTTP server speaking the Yonyou open API (tokens, "
+        "attachments, document lists) with fault injection under /__sandbox__/. Files and tokens "
+        "persist in DATA_DIR/sandbox/. It accepts YONYOU_APP_KEY/YONYOU_APP_SECRET. SIGTERM stops it."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=settings.SANDBOX_PORT)
+
+    def handle(self, *args, host, port, **options):
+        server = build_server(
+            host,
+            port,
+            settings.DATA_DIR / "sandbox",
+            app_key=settings.YONYOU_APP_KEY,
+            app_secret=settings.YONYOU_APP_SECRET,
+        )
+
+        def stop(signum, frame):
+            # shutdown() waits for serve_forever to return, so it must run on another thread.
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write(f"Yonyou sandbox on http://{host}:{port} (data in {settings.DATA_DIR / 'sandbox'})")
+        try:
+            server.serve_forever(poll_interval=0.2)
+        finally:
+            server.server_close()

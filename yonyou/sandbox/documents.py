@@ -1,0 +1,164 @@
+"""Deterministic ERP documents for the sandbox's list APIs.
+
+The same business day always yields the same documents with the same codes (so a re-sync upserts
+rather than duplicates). `mutate_rate` picks a stable fraction of them and serves a revised
+version (other amount, status and `pubts`), so tests can prove that updates are applied.
+
+Fields per document type (the record dicts the list APIs return in `recordList`). They follow
+YonBIP's list APIs where known; the non-sales types are assumed shapes.
+
+- sales_order: id, code, vouchdate, agentId, agentId_name, salesOrgId, totalMoney, currency,
+  status (0 开立, 1 已审核, 2 已关闭), statusName, hopeReceiveDate, pubts
+- purchase_order: id, code, vouchdate, vendor, vendor_name, product_cCode, product_cName,
+  qty, natMoney, currency, status, statusName, arrivalDate (planned), pubts
+- purchase_arrival: id, code, vouchdate, vendor, vendor_name, srcBillNO (the purchase order
+  code), product_cCode, qty, pubts
+- receivable: id, code, vouchdate, customer, customer_name, oriSum (amount), balance (unpaid),
+  dueDate, pubts
+- material_stock: id, code (warehouse + material), vouchdate (snapshot day), warehouse_name,
+  product_cCode, product_cName, currentqty, safetyqty, pubts
+- production_order: id, code, vouchdate, product_cCode, product_cName, qty, finishedQty,
+  startDate, finishDate (planned), status, statusName, pubts
+"""
+
+import hashlib
+from datetime import date, datetime, timedelta
+
+DOC_PREFIX = {
+    "sales_order": "SO",
+    "purchase_order": "PO",
+    "purchase_arrival": "PA",
+    "receivable": "AR",
+    "material_stock": "ST",
+    "production_order": "MO",
+}
+CUSTOMERS = [
+    "华东精密机械有限公司",
+    "北京云帆科技有限公司",
+    "深圳海川电子股份公司",
+    "成都蜀光建材有限公司",
+    "武汉长江物流集团",
+]
+VENDORS = ["苏州恒达钢材有限公司", "宁波联合塑胶厂", "天津北方电缆有限公司", "佛山南星五金制品厂"]
+PRODUCTS = [
+    ("M-1001", "冷轧钢板 1.5mm"),
+    ("M-1002", "铝型材 6063"),
+    ("M-2001", "控制柜外壳"),
+    ("M-3005", "伺服电机 750W"),
+]
+STATUS_NAMES = {0: "开立", 1: "已审核", 2: "已关闭"}
+WAREHOUSES = ["一号仓", "二号仓", "成品仓"]
+
+
+def _unit(*parts) -> float:
+    """A stable pseudo-random number in [0, 1) from the given parts."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _pick(options, *parts):
+    return options[int(_unit(*parts) * len(options))]
+
+
+def _stamp(day: date, *parts, hours=(8, 18)) -> str:
+    minute = int(_unit("t", *parts) * (hours[1] - hours[0]) * 60)
+    return (datetime.combine(day, datetime.min.time()) + timedelta(hours=hours[0], minutes=minute)).strftime(
+        "%Y-%m-%d %H:%M:%S"
+    )
+
+
+def is_mutated(doc_type: str, code: str, mutate_rate: float) -> bool:
+    return mutate_rate > 0 and _unit("mutate", doc_type, code) < mutate_rate
+
+
+def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0) -> dict:
+    """The `index`-th (1-based) document of `doc_type` on `day`."""
+    code = f"{DOC_PREFIX[doc_type]}{day:%Y%m%d}-{index:05d}"
+    remote_id = str(1_800_000_000_000_000_000 + int(f"{day:%Y%m%d}") * 100_000 + index)
+    mutated = is_mutated(doc_type, code, mutate_rate)
+    revision = 1 if mutated else 0
+    vouchdate = f"{day:%Y-%m-%d} 00:00:00"
+    pubts = _stamp(day, code, revision, hours=(18, 23) if mutated else (8, 18))
+    amount = round(1000 + _unit("amount", code) * 99_000, 2) * (1.1 if mutated else 1)
+    base = {"id": remote_id, "code": code, "vouchdate": vouchdate, "pubts": pubts}
+    if doc_type == "sales_order":
+        status = 2 if mutated else int(_unit("status", code) * 2)
+        return base | {
+            "agentId": str(2000 + int(_unit("cust", code) * len(CUSTOMERS))),
+            "agentId_name": _pick(CUSTOMERS, "cust", code),
+            "salesOrgId": "1001",
+            "totalMoney": round(amount, 2),
+            "currency": "CNY",
+            "status": status,
+            "statusName": STATUS_NAMES[status],
+            "hopeReceiveDate": f"{day + timedelta(days=3 + int(_unit('due', code) * 20)):%Y-%m-%d} 00:00:00",
+        }
+    product_code, product_name = _pick(PRODUCTS, "prod", code)
+    qty = 10 + int(_unit("qty", code) * 490)
+    if doc_type == "purchase_order":
+        status = 2 if mutated else int(_unit("status", code) * 2)
+        return base | {
+            "vendor": str(3000 + int(_unit("vendor", code) * len(VENDORS))),
+            "vendor_name": _pick(VENDORS, "vendor", code),
+            "product_cCode": product_code,
+            "product_cName": product_name,
+            "qty": qty,
+            "natMoney": round(amount, 2),
+            "currency": "CNY",
+            "status": status,
+            "statusName": STATUS_NAMES[status],
+            "arrivalDate": f"{day + timedelta(days=5 + int(_unit('arr', code) * 25)):%Y-%m-%d} 00:00:00",
+        }
+    if doc_type == "purchase_arrival":
+        return base | {
+            "vendor": str(3000 + int(_unit("vendor", code) * len(VENDORS))),
+            "vendor_name": _pick(VENDORS, "vendor", code),
+            "srcBillNO": f"PO{day - timedelta(days=7):%Y%m%d}-{index:05d}",
+            "product_cCode": product_code,
+            "qty": qty - (5 if mutated else 0),
+        }
+    if doc_type == "receivable":
+        paid = _unit("paid", code, revision)
+        return base | {
+            "customer": str(2000 + int(_unit("cust", code) * len(CUSTOMERS))),
+            "customer_name": _pick(CUSTOMERS, "cust", code),
+            "oriSum": round(amount, 2),
+            "balance": round(amount * (1 - paid), 2),
+            "dueDate": f"{day + timedelta(days=30):%Y-%m-%d} 00:00:00",
+        }
+    if doc_type == "material_stock":
+        return base | {
+            "warehouse_name": _pick(WAREHOUSES, "wh", code),
+            "product_cCode": product_code,
+            "product_cName": product_name,
+            "currentqty": qty - (50 if mutated else 0),
+            "safetyqty": 100,
+        }
+    if doc_type == "production_order":
+        status = 2 if mutated else int(_unit("status", code) * 2)
+        return base | {
+            "product_cCode": product_code,
+            "product_cName": product_name,
+            "qty": qty,
+            "finishedQty": int(qty * _unit("done", code, revision)),
+            "startDate": f"{day:%Y-%m-%d} 00:00:00",
+            "finishDate": f"{day + timedelta(days=7 + int(_unit('fin', code) * 14)):%Y-%m-%d} 00:00:00",
+            "status": status,
+            "statusName": STATUS_NAMES[status],
+        }
+    raise KeyError(doc_type)
+
+
+def page(doc_type: str, day: date, *, page_index: int, page_size: int, per_day: int, mutate_rate: float) -> dict:
+    """A list API's `data`: {pageIndex, pageSize, recordCount, pageCount, recordList}."""
+    page_count = max(1, -(-per_day // page_size))
+    first = (page_index - 1) * page_size + 1
+    last = min(per_day, page_index * page_size)
+    records = [document(doc_type, day, i, mutate_rate) for i in range(first, last + 1)]
+    return {
+        "pageIndex": page_index,
+        "pageSize": page_size,
+        "recordCount": per_day,
+        "pageCount": page_count,
+        "recordList": records,
+    }

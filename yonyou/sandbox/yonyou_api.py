@@ -1,0 +1,291 @@
+"""The Yonyou open API as the sandbox serves it (see ../shared/yonyou-api.md).
+
+Served under one origin: `/iuap-api-auth/...` (tokens) and `/iuap-api-gateway/...` (business).
+Codes the docs do not give are assumed and marked so.
+"""
+
+import base64
+import hashlib
+import re
+import secrets
+import time
+import uuid
+from datetime import date, datetime
+
+from yonyou.client import ATTACHMENTS_PATH, DOCUMENT_TYPES, TOKEN_PATH, UPLOAD_PATH
+from yonyou.sandbox import documents
+from yonyou.sandbox.server import Request, Response, Router, SandboxState, apply_faults, apply_latency, now_iso
+from yonyou.signing import signature_is_valid
+
+AUTH = "/iuap-api-auth"
+GATEWAY = "/iuap-api-gateway"
+LEGACY_TOKEN_PATH = "/open-auth/selfAppAuth/getAccessToken"
+TIMESTAMP_TOLERANCE_MS = 5 * 60 * 1000  # assumed: Yonyou refuses stale signed requests
+MAX_PAGE_SIZE = 500  # assumed cap of the list APIs
+
+OK = {"code": "200", "message": "操作成功"}
+NOT_FOUND = {"code": "310404", "message": "接口不存在"}
+
+
+class YonyouApi:
+    """The routes of one tenant whose self-built app has `app_key` / `app_secret`."""
+
+    def __init__(self, *, app_key: str, app_secret: str):
+        self.app_key = app_key
+        self.app_secret = app_secret
+
+    def register(self, router: Router) -> None:
+        router.add("GET", re.escape(AUTH + TOKEN_PATH), self.token)
+        router.add("GET", re.escape(AUTH + LEGACY_TOKEN_PATH), self.token)
+        router.add("POST", re.escape(GATEWAY + UPLOAD_PATH), business_call("upload", self.upload))
+        router.add("POST", re.escape(GATEWAY + ATTACHMENTS_PATH), business_call("list_attachments", self.attachments))
+        for doc_type, path in DOCUMENT_TYPES.items():
+            router.add(
+                "POST", re.escape(GATEWAY + path), business_call(f"list_{doc_type}", self.document_list(doc_type))
+            )
+        # Anything else under the gateway: HTTP 404 with 310404, like the real one.
+        for method in ("GET", "POST"):
+            router.add(method, re.escape(GATEWAY) + r"/.*", lambda request, state: Response(404, NOT_FOUND))
+
+    def token(self, request: Request, state: SandboxState) -> Response:
+        state.count("token")
+        apply_latency(state)
+        query = request.query
+        if query.get("appKey") != self.app_key:
+            return Response(200, {"code": "10018", "message": "appKey 不存在"})
+        signed = {"appKey": query.get("appKey", ""), "timestamp": query.get("timestamp", "")}
+        if not signature_is_valid(self.app_secret, signed, query.get("signature", "")):
+            return Response(200, {"code": "10020", "message": "签名错误"})  # code assumed
+        try:
+            stale = abs(time.time() * 1000 - int(signed["timestamp"])) > TIMESTAMP_TOLERANCE_MS
+        except ValueError:
+            stale = True
+        if stale:
+            return Response(200, {"code": "10021", "message": "时间戳已过期"})  # code assumed
+        ttl = int(state.fault("token_ttl_s"))
+        # Real tokens are long and contain characters that need URL-encoding.
+        access_token = base64.b64encode(secrets.token_bytes(48)).decode()
+        with state.lock:
+            state.tokens[access_token] = time.time() + ttl
+            state.tokens_issued += 1
+            state.save()
+        return Response(
+            200, {"code": "00000", "message": "成功！", "data": {"access_token": access_token, "expire": ttl}}
+        )
+
+    def upload(self, request: Request, state: SandboxState) -> Response:
+        business_type = request.query.get("businessType", "")
+        business_id = request.query.get("businessId", "")
+        if not business_type or not business_id:
+            return invalid("businessType 和 businessId 不能为空")
+        match = re.search(r"boundary=\"?([^\";]+)\"?", request.headers.get("Content-Type", ""))
+        if not match:
+            return invalid("需要 multipart/form-data")
+        stored = _store_files(request, state, match.group(1).encode(), business_type, business_id)
+        if isinstance(stored, Response):
+            return stored
+        if not stored:
+            return invalid("缺少文件（字段名 files）")
+        with state.lock:
+            state.files.extend(stored)
+            state.save()
+        data = [
+            {
+                "id": f["id"],
+                "fileName": f["file_name"],
+                "fileSize": f["size"],
+                "fileExtension": _extension(f["file_name"]),
+            }
+            for f in stored
+        ]
+        return Response(200, {**OK, "data": {"data": data}})
+
+    def attachments(self, request: Request, state: SandboxState) -> Response:
+        wanted = request.json()
+        if not isinstance(wanted, list):
+            return invalid("请求体应为数组")
+        keys = {(str(item.get("businessType")), str(item.get("businessid"))) for item in wanted}
+        with state.lock:
+            found = [f for f in state.files if (f["business_type"], f["business_id"]) in keys]
+        data = [
+            {
+                "id": f["id"],
+                "fileName": f["file_name"],
+                "fileSize": f["size"],
+                "businessType": f["business_type"],
+                "businessId": f["business_id"],
+                "downloadUrl": f"/__sandbox__/files/{f['id']}",
+            }
+            for f in found
+        ]
+        return Response(200, {**OK, "data": data})
+
+    def document_list(self, doc_type: str):
+        def handle(request: Request, state: SandboxState) -> Response:
+            body = request.json() or {}
+            day = _business_day(body)
+            if day is None:
+                return invalid("simpleVOs 需要 vouchdate between 条件")
+            if day.isoformat() in state.fault("fail_dates"):
+                return Response(500, {"code": "999", "message": f"{day} 数据查询失败"})
+            page_size = max(1, min(MAX_PAGE_SIZE, int(body.get("pageSize") or 20)))
+            page_index = max(1, int(body.get("pageIndex") or 1))
+            data = documents.page(
+                doc_type,
+                day,
+                page_index=page_index,
+                page_size=page_size,
+                per_day=int(state.fault("records_per_day")),
+                mutate_rate=float(state.fault("mutate_rate")),
+            )
+            return Response(200, {**OK, "data": data})
+
+        return handle
+
+
+def business_call(name: str, handle):
+    """Count the call, apply the faults, check the token, then let `handle` answer."""
+
+    def view(request: Request, state: SandboxState) -> Response:
+        state.count(name)
+        state.enter(name)
+        try:
+            failure = apply_faults(request, state)
+            if failure is not None:
+                return failure
+            presented = request.query.get("access_token")
+            if not presented:
+                return Response(200, {"code": "310001", "message": "access_token 不能为空"})
+            with state.lock:
+                expires_at = state.tokens.get(presented, 0.0)
+            if expires_at <= time.time():
+                return Response(200, {"code": "310036", "message": "非法token"})
+            return handle(request, state)
+        finally:
+            state.leave(name)
+
+    return view
+
+
+def invalid(message: str) -> Response:
+    return Response(200, {"code": "1090003500400", "message": message})  # validation code assumed
+
+
+def _business_day(body: dict) -> date | None:
+    for condition in body.get("simpleVOs") or []:
+        if condition.get("field") == "vouchdate" and condition.get("op") == "between":
+            try:
+                return datetime.strptime(str(condition.get("value1"))[:10], "%Y-%m-%d").date()
+            except ValueError:
+                return None
+    return None
+
+
+def _extension(file_name: str) -> str:
+    return "." + file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
+
+
+_DISPOSITION = re.compile(r'(\w+\*?)="?((?:[^";\\]|\\.)*)"?')
+
+
+def _store_files(request: Request, state: SandboxState, boundary: bytes, business_type: str, business_id: str):
+    """Stream every part named `files` to disk, hashing as it goes; nothing is held whole."""
+    limit = int(state.fault("max_file_bytes"))
+    stored: list[dict] = []
+    sink = None
+    for event, value in _multipart_events(request.chunks(), boundary):
+        if event == "headers":
+            params = dict(_DISPOSITION.findall(value.get("content-disposition", "")))
+            if params.get("name") != "files":
+                sink = None
+                continue
+            file_name = params.get("filename", "upload.bin").replace('\\"', '"')
+            if "filename*" in params and "''" in params["filename*"]:
+                from urllib.parse import unquote
+
+                file_name = unquote(params["filename*"].split("''", 1)[1])
+            file_id = uuid.uuid4().hex[:24]
+            sink = {
+                "id": file_id,
+                "file_name": file_name,
+                "handle": open(state.files_dir / file_id, "wb"),  # noqa: SIM115 (closed at "end")
+                "sha": hashlib.sha256(),
+                "size": 0,
+            }
+        elif event == "data" and sink is not None:
+            sink["handle"].write(value)
+            sink["sha"].update(value)
+            sink["size"] += len(value)
+        elif event == "end" and sink is not None:
+            sink["handle"].close()
+            if sink["size"] > limit:
+                (state.files_dir / sink["id"]).unlink(missing_ok=True)
+                for earlier in stored:
+                    (state.files_dir / earlier["id"]).unlink(missing_ok=True)
+                return Response(200, {"code": "310025", "message": "文件大小超出限制"})
+            stored.append(
+                {
+                    "id": sink["id"],
+                    "business_type": business_type,
+                    "business_id": business_id,
+                    "file_name": sink["file_name"],
+                    "size": sink["size"],
+                    "sha256": sink["sha"].hexdigest(),
+                    "received_at": now_iso(),
+                }
+            )
+            sink = None
+    return stored
+
+
+def _multipart_events(chunks, boundary: bytes):  # noqa: PLR0912 (one state machine reads best whole)
+    """Yield ("headers", dict), ("data", bytes)…, ("end", None) for each part of a multipart
+    body, holding at most one chunk plus the delimiter's length in memory."""
+    delimiter = b"--" + boundary
+    separator = b"\r\n" + delimiter
+    buffer = b""
+    stream = iter(chunks)
+
+    def more() -> bool:
+        nonlocal buffer
+        chunk = next(stream, None)
+        if chunk is None:
+            return False
+        buffer += chunk
+        return True
+
+    while delimiter + b"\r\n" not in buffer:  # preamble
+        if not more():
+            return
+    buffer = buffer.split(delimiter + b"\r\n", 1)[1]
+    while True:
+        while b"\r\n\r\n" not in buffer:
+            if not more():
+                return
+        raw_headers, buffer = buffer.split(b"\r\n\r\n", 1)
+        headers = {}
+        for line in raw_headers.decode("utf-8", "replace").split("\r\n"):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        yield "headers", headers
+        while True:
+            index = buffer.find(separator)
+            if index >= 0:
+                if index:
+                    yield "data", buffer[:index]
+                buffer = buffer[index + len(separator) :]
+                break
+            keep = len(separator) - 1
+            if len(buffer) > keep:
+                yield "data", buffer[:-keep]
+                buffer = buffer[-keep:]
+            if not more():
+                yield "end", None
+                return
+        yield "end", None
+        while len(buffer) < 2:
+            if not more():
+                return
+        if buffer.startswith(b"--"):
+            return
+        buffer = buffer[2:]  # the CRLF after the delimiter
