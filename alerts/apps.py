@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,3 +12,22 @@ class AlertsConfig(AppConfig):
 
         # Every process (web, worker, management command) sees the same complete registry.
         registry.autodiscover()
+        post_migrate.connect(register_job_schedules, sender=self, dispatch_uid="alerts.register_job_schedules")
+
+
+def register_job_schedules(sender, using="default", verbosity=1, **kwargs):
+    """After every migrate, bring django-q2 schedules in line with the job registry."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from alerts.models import JobRun, ScheduledJob
+
+    if using != DEFAULT_DB_ALIAS:
+        return
+    tables = set(connections[using].introspection.table_names())
+    if not {ScheduledJob._meta.db_table, JobRun._meta.db_table} <= tables:
+        return  # migrated backwards past our tables
+    from alerts.services import sync_schedules
+
+    report = sync_schedules()
+    if verbosity >= 2:
+        print(f"  job schedules: {report.as_dict()}")

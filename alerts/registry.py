@@ -49,7 +49,7 @@ class JobSpec:
     cron_default: str | Callable[[], str]
     category: str
     risk: str
-    sla_s: int
+    sla_s: float
     reads: tuple[str, ...]
     writes: tuple[str, ...]
     description: str
@@ -103,7 +103,7 @@ def job(
     cron: str | Callable[[], str],
     category: str = "其他",
     risk: str = "low",
-    sla_s: int = 300,
+    sla_s: float = 300,
     reads: Iterable[str] = (),
     writes: Iterable[str] = (),
     description: str = "",
@@ -115,7 +115,7 @@ def job(
         raise ImproperlyConfigured(f"job {id}: category must be one of {CATEGORIES}, got {category!r}")
     if risk not in RISKS:
         raise ImproperlyConfigured(f"job {id}: risk must be one of {RISKS}, got {risk!r}")
-    if int(sla_s) <= 0:
+    if float(sla_s) <= 0:
         raise ImproperlyConfigured(f"job {id}: sla_s must be positive, got {sla_s!r}")
     if not callable(cron):
         try:
@@ -130,7 +130,7 @@ def job(
             cron_default=cron,
             category=category,
             risk=risk,
-            sla_s=int(sla_s),
+            sla_s=sla_s,
             reads=tuple(reads),
             writes=tuple(writes),
             description=description,

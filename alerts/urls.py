@@ -1,1 +1,22 @@
-urlpatterns: list = []
+from django.urls import path
+
+from alerts import api, views
+
+urlpatterns = [
+    path("scheduler/", views.scheduler_page, name="scheduler"),
+    # For Prometheus scrapers: bearer token, not a user session (see METRICS_BEARER_TOKEN).
+    path("metrics", views.metrics, name="metrics"),
+    path("api/v1/scheduler/status", api.SchedulerStatusView.as_view(), name="scheduler-status"),
+    path("api/v1/scheduler/jobs", api.JobListView.as_view(), name="scheduler-jobs"),
+    path("api/v1/scheduler/jobs/<str:job_id>", api.JobDetailView.as_view(), name="scheduler-job"),
+    path("api/v1/scheduler/jobs/<str:job_id>/trigger", api.JobTriggerView.as_view(), name="scheduler-job-trigger"),
+    path("api/v1/scheduler/jobs/<str:job_id>/runs", api.JobRunListView.as_view(), name="scheduler-job-runs"),
+    path("api/v1/scheduler/runs/<int:run_id>", api.JobRunDetailView.as_view(), name="scheduler-run"),
+    path("api/v1/scheduler/metrics", api.MetricsView.as_view(), name="scheduler-metrics"),
+    path(
+        "api/v1/scheduler/metrics/prometheus",
+        api.PrometheusMetricsView.as_view(),
+        name="scheduler-metrics-prometheus",
+    ),
+    path("api/v1/scheduler/services/list", api.ServiceListView.as_view(), name="scheduler-services"),
+]

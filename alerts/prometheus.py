@@ -1,0 +1,143 @@
+"""Prometheus exposition built from the database by a custom collector: every process answers the
+same numbers, which survive restarts and cover every worker on every host."""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from alerts import registry, selectors
+from alerts.models import DURATION_BUCKETS_S, JobStats, ScheduledJob
+
+logger = logging.getLogger(__name__)
+
+RUN_STATUSES = ("success", "failed", "timeout", "skipped")
+
+
+class SchedulerCollector(Collector):
+    """Job counters, durations and last success per job, plus operational gauges."""
+
+    def collect(self):
+        yield from self.job_metrics()
+        yield from self.cluster_metrics()
+        yield from self.app_metrics()
+
+    def job_metrics(self):
+        specs = registry.all_jobs()
+        stats = {row.job_id: row for row in JobStats.objects.all()}
+        schedules = {row.job_id: row for row in ScheduledJob.objects.select_related("schedule")}
+        running = selectors.running_job_ids()
+
+        runs = CounterMetricFamily(
+            "yunqiao_job_runs", "Finished job runs by outcome, since install.", labels=["job", "status"]
+        )
+        durations = HistogramMetricFamily(
+            "yunqiao_job_duration_seconds", "Duration of job runs that executed.", labels=["job"], unit="seconds"
+        )
+        last_success = GaugeMetricFamily(
+            "yunqiao_job_last_success_timestamp_seconds",
+            "Unix time of the job's last successful run (0 if none).",
+            labels=["job"],
+        )
+        enabled = GaugeMetricFamily("yunqiao_job_enabled", "1 if the job's schedule is enabled.", labels=["job"])
+        running_gauge = GaugeMetricFamily("yunqiao_job_running", "1 while a run of the job is running.", labels=["job"])
+        next_run = GaugeMetricFamily(
+            "yunqiao_job_next_run_timestamp_seconds",
+            "Unix time of the job's next scheduled run (absent when disabled).",
+            labels=["job"],
+        )
+        for spec in specs:
+            counters = stats.get(spec.id) or JobStats(job_id=spec.id)
+            for status in RUN_STATUSES:
+                runs.add_metric([spec.id, status], counters.count_for(status))
+            cumulative = list(counters.duration_buckets or []) + [0] * len(DURATION_BUCKETS_S)
+            buckets = [(_bound(bound), cumulative[index]) for index, bound in enumerate(DURATION_BUCKETS_S)]
+            buckets.append(("+Inf", counters.duration_count))
+            durations.add_metric([spec.id], buckets, sum_value=counters.duration_sum_s)
+            last_success.add_metric(
+                [spec.id], counters.last_success_at.timestamp() if counters.last_success_at else 0.0
+            )
+            scheduled = schedules.get(spec.id)
+            enabled.add_metric([spec.id], 1.0 if scheduled and scheduled.enabled else 0.0)
+            running_gauge.add_metric([spec.id], 1.0 if spec.id in running else 0.0)
+            if scheduled and scheduled.next_run:
+                next_run.add_metric([spec.id], scheduled.next_run.timestamp())
+        yield from (runs, durations, last_success, enabled, running_gauge, next_run)
+
+    def cluster_metrics(self):
+        size = selectors.queue_size()
+        if size is not None:
+            yield GaugeMetricFamily("yunqiao_task_queue_size", "Tasks waiting in the django-q2 broker.", value=size)
+        clusters = [c for c in selectors.cluster_stats() if c["status"] not in ("Stopped", "Stopping")]
+        yield GaugeMetricFamily("yunqiao_qcluster_clusters", "Running django-q2 clusters.", value=len(clusters))
+        yield GaugeMetricFamily(
+            "yunqiao_qcluster_workers",
+            "Worker processes in running clusters.",
+            value=sum(c["workers"] for c in clusters),
+        )
+
+    def app_metrics(self):
+        """Gauges from the other apps, through their selectors (absent until those apps have them)."""
+        for name, collect in _APP_GAUGES:
+            try:
+                yield from collect()
+            except Exception:
+                logger.exception("metric collection failed", extra={"metric": name})
+
+
+def _bound(value: float) -> str:
+    return repr(float(value))
+
+
+def _upload_gauges():
+    from uploads import selectors as upload_selectors
+
+    counts = upload_selectors.upload_counts_by_status()
+    gauge = GaugeMetricFamily("yunqiao_uploads", "Upload records by status.", labels=["status"])
+    for status, count in sorted(counts.items()):
+        gauge.add_metric([str(status)], count)
+    yield gauge
+
+
+def _sync_gauges():
+    from sync import selectors as sync_selectors
+
+    yield GaugeMetricFamily(
+        "yunqiao_sync_batches_running", "Sync batches currently running.", value=sync_selectors.running_batch_count()
+    )
+
+
+def _available(module: str, function: str) -> bool:
+    from importlib import import_module
+
+    try:
+        return hasattr(import_module(module), function)
+    except ImportError:
+        return False
+
+
+class _LazyGauges:
+    """The other apps' gauges, each included once its selector exists."""
+
+    candidates = (
+        ("uploads", "uploads.selectors", "upload_counts_by_status", _upload_gauges),
+        ("sync", "sync.selectors", "running_batch_count", _sync_gauges),
+    )
+
+    def __iter__(self):
+        for name, module, function, collect in self.candidates:
+            if _available(module, function):
+                yield name, collect
+
+
+_APP_GAUGES = _LazyGauges()
+
+
+def exposition() -> bytes:
+    """The Prometheus text format of everything above."""
+    collectors = CollectorRegistry(auto_describe=False)
+    collectors.register(SchedulerCollector())
+    return generate_latest(collectors)
