@@ -364,6 +364,15 @@ SYNC_MAX_BATCH_DAYS = envint("SYNC_MAX_BATCH_DAYS", 90)
 SYNC_PAGE_SIZE = envint("SYNC_PAGE_SIZE", 500)
 SYNC_PAGE_CONCURRENCY = envint("SYNC_PAGE_CONCURRENCY", 4)
 SYNC_NIGHTLY_CRON = env("SYNC_NIGHTLY_CRON", "0 1 * * *")
+# Rows per INSERT … ON CONFLICT statement when upserting synced documents.
+SYNC_WRITE_BATCH_SIZE = envint("SYNC_WRITE_BATCH_SIZE", 500)
+# A page that fails with a retryable error is fetched again, this many times in all, after
+# base * 2^(attempt-1) seconds (or the ERP's Retry-After when longer).
+SYNC_PAGE_ATTEMPTS = envint("SYNC_PAGE_ATTEMPTS", 3)
+SYNC_PAGE_RETRY_BASE_S = envfloat("SYNC_PAGE_RETRY_BASE_S", 1.0)
+# A batch day task extends its lease while it works; a batch whose lease expired (its worker
+# died) is resumed by the recovery job, and a day left `syncing` that long may be taken over.
+SYNC_LEASE_S = envint("SYNC_LEASE_S", 300)
 
 # --- Scheduler (alerts/) ----------------------------------------------------------------------
 JOB_RUN_RETENTION_DAYS = envint("JOB_RUN_RETENTION_DAYS", 90)

@@ -1,0 +1,43 @@
+"""Scheduled jobs of the sync app (autodiscovered by alerts.registry)."""
+
+from django.conf import settings
+
+from alerts.registry import job
+from sync import services
+
+
+@job(
+    id="sync_yesterday",
+    name="每日 ERP 数据同步",
+    cron=lambda: settings.SYNC_NIGHTLY_CRON,
+    category="其他",
+    risk="medium",
+    sla_s=1800,
+    reads=["yonyou:documents"],
+    writes=["daily_sync_status", "sync_salesorder"],
+    description="同步昨天（业务日期）的全部 ERP 单据；即使该日期已同步过也重新同步，以收到当天的修改",
+)
+def sync_yesterday() -> dict:
+    result = services.sync_yesterday()
+    return {
+        "date": result.sync_date.isoformat(),
+        "status": result.status,
+        "records": result.success_count,
+        "failed_records": result.failed_count,
+        "error": result.error_message,
+    }
+
+
+@job(
+    id="resume_interrupted_batches",
+    name="批量同步恢复巡检",
+    cron="*/2 * * * *",
+    category="检查",
+    risk="low",
+    sla_s=60,
+    reads=["sync_syncbatch"],
+    writes=["sync_syncbatch"],
+    description="找出进程中断（租约过期）或任务丢失的批量同步，从第一个未完成的日期继续",
+)
+def resume_interrupted_batches() -> dict:
+    return {"resumed": services.resume_interrupted_batches()}

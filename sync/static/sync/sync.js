@@ -1,0 +1,127 @@
+// The sync page: start a batch, follow its progress by polling the API, cancel or retry.
+// Text from the server is only ever set with textContent, never as HTML.
+(function () {
+  "use strict";
+  var config = JSON.parse(document.getElementById("sync-config").textContent);
+  var text = config.text;
+  var csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+  var pollTimer = null;
+
+  function batchUrl(id) {
+    return config.urls.batch.replace(/0$/, String(id));
+  }
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function say(element, message, isError) {
+    element.textContent = message || "";
+    element.className = isError ? "error" : "muted";
+  }
+
+  function call(method, url, body) {
+    var options = {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrf },
+    };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (payload) {
+        if (!response.ok || payload.status !== "success") {
+          var error = new Error(payload.message || text.failed + " (" + response.status + ")");
+          throw error;
+        }
+        return payload.data;
+      });
+    });
+  }
+
+  function showBatch(batch) {
+    byId("running").hidden = false;
+    byId("running-id").textContent = "#" + batch.id;
+    byId("running-range").textContent = batch.start_date + " ~ " + batch.end_date;
+    var badge = byId("running-status");
+    badge.textContent = batch.status_display;
+    badge.className = "badge " + batch.status;
+    var bar = byId("running-bar");
+    bar.style.width = batch.percent + "%";
+    bar.parentNode.setAttribute("aria-valuenow", String(batch.percent));
+    byId("running-detail").textContent =
+      batch.processed_days + "/" + batch.total_days + " " + text.days + " · " + batch.total_records + " " + text.records;
+    var current = batch.current_date ? batch.current_date : "";
+    if (batch.eta_seconds !== null && batch.eta_seconds !== undefined) {
+      current += (current ? " · " : "") + text.eta + " " + Math.round(batch.eta_seconds) + " " + text.seconds;
+    }
+    byId("running-current").textContent = current;
+    byId("cancel-button").setAttribute("data-batch", String(batch.id));
+    byId("cancel-button").disabled = !batch.is_active || batch.cancel_requested;
+  }
+
+  function poll(id) {
+    clearTimeout(pollTimer);
+    call("GET", batchUrl(id))
+      .then(function (batch) {
+        showBatch(batch);
+        if (batch.is_active) {
+          pollTimer = setTimeout(function () { poll(id); }, config.pollMs);
+        } else {
+          say(byId("running-message"), text.finished, false);
+          setTimeout(function () { window.location.reload(); }, 1200);
+        }
+      })
+      .catch(function (error) {
+        say(byId("running-message"), error.message || text.network, true);
+        pollTimer = setTimeout(function () { poll(id); }, config.pollMs * 3);
+      });
+  }
+
+  byId("batch-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var message = byId("form-message");
+    var button = event.target.querySelector("button[type=submit]");
+    button.disabled = true;
+    say(message, text.starting, false);
+    call("POST", config.urls.startBatch, {
+      start_date: byId("start-date").value,
+      end_date: byId("end-date").value,
+      force: byId("force").checked,
+    })
+      .then(function (data) {
+        say(message, data.message, false);
+        poll(data.batch_id);
+      })
+      .catch(function (error) {
+        say(message, error.message || text.network, true);
+        button.disabled = false;
+      });
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-action]");
+    if (!button || !button.getAttribute("data-batch")) {
+      return;
+    }
+    var id = button.getAttribute("data-batch");
+    var action = button.getAttribute("data-action");
+    var message = action === "cancel" ? byId("running-message") : byId("form-message");
+    button.disabled = true;
+    call("POST", batchUrl(id) + "/" + action)
+      .then(function (batch) {
+        showBatch(batch);
+        poll(batch.id);
+      })
+      .catch(function (error) {
+        say(message, error.message || text.network, true);
+        button.disabled = false;
+      });
+  });
+
+  if (config.activeBatchId) {
+    poll(config.activeBatchId);
+  }
+})();
