@@ -1,0 +1,286 @@
+"""The uploads API: thin views over `services`, `selectors` and `export`, in the seed's shapes."""
+
+import math
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.permissions import IsStaffMember
+from uploads import access, export, links, selectors, services
+from uploads.filters import UploadRecordFilter
+from uploads.models import DocType, UploadRecord, UploadStatus
+
+# Multipart overhead allowance on top of the files themselves.
+FORM_OVERHEAD = 1024 * 1024
+
+
+def request_too_large(request) -> bool:
+    """Refuse an oversize body from its Content-Length, before reading it."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.MAX_FILE_SIZE * settings.MAX_FILES_PER_UPLOAD + FORM_OVERHEAD
+
+
+def too_large_message() -> str:
+    return _("请求过大：最多%(n)s个文件，每个不超过 %(mb)s MB") % {
+        "n": settings.MAX_FILES_PER_UPLOAD,
+        "mb": round(settings.MAX_FILE_SIZE / 1024 / 1024, 1),
+    }
+
+
+def error_body(code: str, message: str, errors: dict | None = None) -> dict:
+    body = {"status": "error", "success": False, "code": code, "message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def accepted_body(records: list[UploadRecord]) -> dict:
+    """The seed's answer to POST /api/upload."""
+    return {
+        "success": True,
+        "total": len(records),
+        "message": _("已接收%(n)s个文件，正在后台上传中") % {"n": len(records)},
+        "records": [
+            {
+                "id": r.pk,
+                "file_name": r.file_name,
+                "original_name": r.original_name,
+                "status": r.status,
+                "file_size": r.file_size,
+            }
+            for r in records
+        ],
+    }
+
+
+def record_body(record: UploadRecord) -> dict:
+    return {
+        "id": record.pk,
+        "business_id": record.business_id,
+        "doc_number": record.doc_number,
+        "doc_type": record.doc_type,
+        "product_type": record.product_type,
+        "file_name": record.file_name,
+        "original_name": record.original_name,
+        "file_size": record.file_size,
+        "upload_time": record.upload_time.isoformat(),
+        "status": record.status,
+        "status_label": str(UploadStatus(record.status).label),
+        "error_code": record.error_code,
+        "error_message": record.error_message,
+        "retry_count": record.retry_count,
+        "yonyou_file_id": record.yonyou_file_id,
+    }
+
+
+def upload_from_request(request) -> tuple[int, dict]:
+    """The one implementation of an upload request, for the API and the no-JavaScript page."""
+    if request_too_large(request):
+        return 413, error_body("too_large", too_large_message())
+    data, uploads = request.POST, request.FILES.getlist("files")
+    business_id = (data.get("business_id") or "").strip()
+    doc_number = data.get("doc_number") or ""
+    doc_type = (data.get("doc_type") or "").strip()
+    try:
+        access.authorise(request, business_id=business_id, doc_number=doc_number.strip(), doc_type=doc_type)
+    except access.NoAccess as refusal:
+        return 403, error_body("permission_denied", str(refusal))
+    try:
+        records = services.accept_upload(
+            business_id=business_id,
+            doc_number=doc_number,
+            doc_type=doc_type,
+            product_type=data.get("product_type"),
+            uploads=uploads,
+            user=request.user,
+        )
+    except services.UploadRejected as rejection:
+        return 400, error_body(rejection.code, rejection.message, rejection.errors)
+    return 200, accepted_body(records)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "too_large"
+    default_detail = "请求过大"
+
+
+class UploadView(APIView):
+    """POST /api/upload — signed link, session or token."""
+
+    permission_classes = [AllowAny]  # authorised per document in `upload_from_request`
+    parser_classes = [MultiPartParser, FormParser]
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: session auth's CSRF check would read the whole body first.
+        if request_too_large(request._request):
+            raise PayloadTooLarge(too_large_message())
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Upload photos of one business document",
+        request={
+            "multipart/form-data": inline_serializer(
+                "UploadForm",
+                {
+                    "business_id": serializers.CharField(),
+                    "doc_number": serializers.CharField(),
+                    "doc_type": serializers.ChoiceField(choices=DocType.choices),
+                    "product_type": serializers.CharField(required=False),
+                    "sig": serializers.CharField(required=False),
+                    "files": serializers.ListField(child=serializers.FileField()),
+                },
+            )
+        },
+        responses={200: dict, 400: dict, 403: dict, 413: dict},
+    )
+    def post(self, request):
+        code, body = upload_from_request(request._request)
+        return Response(body, status=code)
+
+
+class UploadLinkSerializer(serializers.Serializer):
+    business_id = serializers.RegexField(r"^\d{1,50}$")
+    doc_number = serializers.CharField(max_length=100)
+    doc_type = serializers.ChoiceField(choices=DocType.choices)
+    expires_in_s = serializers.IntegerField(required=False, min_value=60)
+
+
+class UploadLinkView(APIView):
+    """POST /api/upload-links — staff and integrators with the `create_upload_link` permission."""
+
+    @extend_schema(summary="Create a signed upload link and its QR code", request=UploadLinkSerializer)
+    def post(self, request):
+        if not access.may_create_links(request.user):
+            raise exceptions.PermissionDenied(_("无权生成上传链接"))
+        form = UploadLinkSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        link = links.create_link(
+            business_id=form.validated_data["business_id"],
+            doc_number=form.validated_data["doc_number"].strip(),
+            doc_type=form.validated_data["doc_type"],
+            max_age_s=form.validated_data.get("expires_in_s"),
+        )
+        url = request.build_absolute_uri(link.path())
+        return Response(
+            {
+                "url": url,
+                "history_url": request.build_absolute_uri(link.history_path()),
+                "expires_at": link.expires_at.isoformat(),
+                "qr_svg": links.qr_svg(url),
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class HistoryView(APIView):
+    """GET /api/history/<business_id> — the records of one document (signed link or member)."""
+
+    permission_classes = [AllowAny]  # authorised per document below
+
+    @extend_schema(
+        summary="Upload history of one business document",
+        parameters=[OpenApiParameter("sig", str, required=False)],
+    )
+    def get(self, request, business_id: str):
+        try:
+            access.authorise(request._request, business_id=business_id)
+        except access.NoAccess as refusal:
+            return Response(error_body("permission_denied", str(refusal)), status=403)
+        records = list(selectors.document_history(business_id))
+        return Response(
+            {
+                "business_id": business_id,
+                "total": len(records),
+                "has_unfinished": selectors.has_unfinished(records),
+                "records": [record_body(r) for r in records],
+            }
+        )
+
+
+def filtered_records(request):
+    records = UploadRecordFilter(request.query_params, queryset=UploadRecord.objects.alive())
+    if not records.is_valid():
+        raise exceptions.ValidationError(records.errors)
+    return records.qs
+
+
+class AdminRecordsView(APIView):
+    """GET /api/admin/records — the seed's filters and paging."""
+
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(summary="Upload records (staff)", parameters=[OpenApiParameter("page", int)])
+    def get(self, request):
+        queryset = filtered_records(request).order_by("-upload_time", "-id")
+        try:
+            page = max(1, int(request.query_params.get("page", 1)))
+            page_size = min(200, max(1, int(request.query_params.get("page_size", 20))))
+        except ValueError:
+            raise exceptions.ValidationError({"page": [_("页码必须为整数")]}) from None
+        total = queryset.count()
+        rows = queryset[(page - 1) * page_size : page * page_size]
+        return Response(
+            {
+                "total": total,
+                "page": page,
+                "page_size": page_size,
+                "total_pages": math.ceil(total / page_size),
+                "records": [record_body(r) for r in rows],
+            }
+        )
+
+
+class AdminStatisticsView(APIView):
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(summary="Upload statistics (staff)")
+    def get(self, request):
+        return Response(selectors.statistics())
+
+
+class RetrySerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=10000)
+
+
+class AdminRetryView(APIView):
+    """POST /api/admin/records/retry {"ids": [...]} — failed ones go back to pending."""
+
+    permission_classes = [IsStaffMember]
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(summary="Retry failed uploads (staff)", request=RetrySerializer)
+    def post(self, request):
+        form = RetrySerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        retried = services.retry_failed(form.validated_data["ids"])
+        return Response(
+            {"success": True, "retried": retried, "message": _("已重新排队%(n)s条失败记录") % {"n": retried}}
+        )
+
+
+def zip_response(queryset) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(export.export_zip(queryset), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{export.export_name()}.zip"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class AdminExportView(APIView):
+    """GET /api/admin/export — the same filters, a streamed ZIP (xlsx + images/)."""
+
+    permission_classes = [IsStaffMember]
+
+    @extend_schema(summary="Export upload records as ZIP (staff)", responses={(200, "application/zip"): bytes})
+    def get(self, request):
+        return zip_response(filtered_records(request))

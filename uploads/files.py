@@ -1,0 +1,134 @@
+"""Local file handling: what a photo really is (magic bytes), and writing it durably to DATA_DIR."""
+
+import hashlib
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.utils import timezone
+
+CHUNK = 256 * 1024
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _is_jpeg(head: bytes) -> bool:
+    return head.startswith(b"\xff\xd8\xff")
+
+
+def _is_png(head: bytes) -> bool:
+    return head.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def _is_gif(head: bytes) -> bool:
+    return head[:6] in (b"GIF87a", b"GIF89a")
+
+
+def _is_webp(head: bytes) -> bool:
+    return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+
+
+def _is_heif(head: bytes) -> bool:
+    return head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim")
+
+
+def _is_pdf(head: bytes) -> bool:
+    return head.startswith(b"%PDF-")
+
+
+SNIFFERS = {
+    ".jpg": _is_jpeg,
+    ".jpeg": _is_jpeg,
+    ".png": _is_png,
+    ".gif": _is_gif,
+    ".webp": _is_webp,
+    ".heic": _is_heif,
+    ".heif": _is_heif,
+    ".pdf": _is_pdf,
+}
+
+
+def extension_of(name: str) -> str:
+    return os.path.splitext(name or "")[1].lower()
+
+
+def content_matches(extension: str, fileobj: BinaryIO) -> bool:
+    """True when the first bytes are what the extension promises (a text file named .jpg is not)."""
+    sniff = SNIFFERS.get(extension)
+    if sniff is None:
+        return False
+    fileobj.seek(0)
+    head = fileobj.read(32)
+    fileobj.seek(0)
+    return sniff(head)
+
+
+def generated_name(doc_number: str, extension: str) -> str:
+    """`{doc_number}_{timestamp}_{random}{ext}`, safe as a path component whatever doc_number holds."""
+    safe = _UNSAFE.sub("_", doc_number).strip("_")[:60] or "DOC"
+    stamp = timezone.localtime().strftime("%Y%m%d%H%M%S")
+    return f"{safe}_{stamp}_{secrets.token_hex(4)}{extension}"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    relative_path: str
+    size: int
+    sha256: str
+
+
+def upload_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / "uploads" / timezone.localtime().strftime("%Y/%m")
+
+
+def absolute_path(relative_path: str) -> Path:
+    return Path(settings.DATA_DIR) / relative_path
+
+
+def store(fileobj: BinaryIO, *, name: str) -> StoredFile:
+    """Copy an uploaded file under `name`, fsynced, so it survives a crash right after we answer.
+
+    The caller fsyncs `upload_dir()` once after storing a request's files (`sync_directory`)."""
+    directory = upload_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / name
+    partial = directory / (name + ".part")
+    digest = hashlib.sha256()
+    size = 0
+    fileobj.seek(0)
+    try:
+        with open(partial, "xb") as out:
+            while chunk := fileobj.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(partial, settings.FILE_UPLOAD_PERMISSIONS or 0o640)
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return StoredFile(
+        name=name,
+        relative_path=str(final.relative_to(Path(settings.DATA_DIR))),
+        size=size,
+        sha256=digest.hexdigest(),
+    )
+
+
+def remove(relative_path: str) -> None:
+    absolute_path(relative_path).unlink(missing_ok=True)
+
+
+def sync_directory(directory: Path) -> None:
+    """A rename is only durable once the directory entry is on disk: call once after `store`s."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

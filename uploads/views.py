@@ -1,0 +1,126 @@
+"""People's pages: the upload form opened from a QR code, and a document's upload history."""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
+
+from config.permissions import is_field_member, is_staff_member
+from uploads import access, selectors
+from uploads.api import request_too_large, too_large_message, upload_from_request
+from uploads.models import DocType, UploadStatus
+
+ACCENTS = {DocType.SALES: "sales", DocType.TRANSFER: "transfer", DocType.OTHER: "other"}
+
+
+def root_redirect(request):
+    """`/` → `/uploads/` with the query kept: old QR codes point at `/?business_id=…`."""
+    target = reverse("uploads:upload-page")
+    if request.META.get("QUERY_STRING"):
+        return redirect(f"{target}?{request.META['QUERY_STRING']}")
+    if not request.user.is_authenticated:
+        return redirect_to_login(target)
+    return redirect(target)
+
+
+def _document(request) -> dict:
+    source = request.POST if request.method == "POST" else request.GET
+    return {
+        "business_id": (source.get("business_id") or request.GET.get("business_id") or "").strip(),
+        "doc_number": (source.get("doc_number") or request.GET.get("doc_number") or "").strip(),
+        "doc_type": (source.get("doc_type") or request.GET.get("doc_type") or "").strip(),
+    }
+
+
+def _refused(request, message: str, status: int = 403):
+    return render(request, "uploads/refused.html", {"message": message}, status=status)
+
+
+@csrf_exempt  # the size check comes first; CSRF is enforced right after, in _upload_page
+@require_http_methods(["GET", "POST"])
+def upload_page(request):
+    if request.method == "POST" and request_too_large(request):
+        return _refused(request, too_large_message(), status=413)
+    return _upload_page(request)
+
+
+@csrf_protect
+def _upload_page(request):
+    document = _document(request)
+    member = is_field_member(request.user)
+    if not member and not access.signature_from(request) and not request.user.is_authenticated and not request.GET:
+        return redirect_to_login(request.get_full_path())
+    link = None
+    if not member:
+        try:
+            link = access.authorise(request, **document)
+        except access.NoAccess as refusal:
+            return _refused(request, str(refusal))
+    context = {
+        "document": document,
+        "locked": link is not None or bool(document["business_id"] and document["doc_number"] and document["doc_type"]),
+        "signature": link.signature if link else "",
+        "link_expires_at": link.expires_at if link else None,
+        "accent": ACCENTS.get(document["doc_type"], "default"),
+        "doc_types": DocType.choices,
+        "product_type": "",
+        "max_files": settings.MAX_FILES_PER_UPLOAD,
+        "max_mb": round(settings.MAX_FILE_SIZE / 1024 / 1024, 1),
+        "accept": ",".join([*settings.UPLOAD_ALLOWED_EXTENSIONS, "image/*"]),
+        "is_staff_member": is_staff_member(request.user),
+        "history_url": _history_url(document["business_id"], link),
+        "result": None,
+        "error": None,
+    }
+    status = 200
+    if request.method == "POST":
+        status, body = upload_from_request(request)
+        context["product_type"] = request.POST.get("product_type", "")
+        if status == 200:
+            context["result"] = body
+        else:
+            context["error"] = body
+    return render(request, "uploads/upload.html", context, status=status)
+
+
+def _history_url(business_id: str, link) -> str:
+    if not business_id:
+        return ""
+    url = reverse("uploads:history-page", args=[business_id])
+    return f"{url}?{urlencode(link.query())}" if link else url
+
+
+@require_GET
+def history_page(request, business_id: str):
+    if not is_field_member(request.user) and not access.signature_from(request) and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    try:
+        link = access.authorise(request, business_id=business_id)
+    except access.NoAccess as refusal:
+        return _refused(request, str(refusal))
+    records = list(selectors.document_history(business_id))
+    first = records[0] if records else None
+    doc_type = link.doc_type if link else (first.doc_type if first else "")
+    api_url = reverse("uploads:api-history", args=[business_id])
+    upload_url = reverse("uploads:upload-page")
+    if link:
+        api_url += "?" + urlencode({"sig": link.signature})
+        upload_url += "?" + urlencode(link.query())
+    return render(
+        request,
+        "uploads/history.html",
+        {
+            "business_id": business_id,
+            "doc_number": link.doc_number if link else (first.doc_number if first else ""),
+            "accent": ACCENTS.get(doc_type, "default"),
+            "records": records,
+            "polling": selectors.has_unfinished(records),
+            "api_url": api_url,
+            "upload_url": upload_url,
+            "statuses": UploadStatus,
+        },
+    )
