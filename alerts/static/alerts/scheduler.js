@@ -1,5 +1,5 @@
 // Scheduler page: "立即执行" buttons and the run-duration chart (inline SVG built with DOM calls;
-// no innerHTML, no external libraries).
+// no HTML strings, no external libraries).
 (function () {
   "use strict";
   var labels = JSON.parse(document.getElementById("chart-labels").textContent);

@@ -1,0 +1,92 @@
+"""Prometheus exposition: a custom collector over the database, valid for promtool."""
+
+import shutil
+import subprocess
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from alerts import prometheus
+from alerts.tasks import run_job
+
+pytestmark = pytest.mark.django_db
+
+
+def samples(text: str) -> dict:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+@pytest.fixture
+def some_runs(declare_job):
+    outcomes = iter(["ok", "fail", "ok"])
+
+    def job() -> dict:
+        if next(outcomes) == "fail":
+            raise RuntimeError("down")
+        return {}
+
+    declare_job(job, id="probe_job")
+    for _ in range(3):
+        run_job("probe_job", "schedule")
+
+
+def test_exposition_has_run_counters_histogram_and_last_success(some_runs):
+    found = samples(prometheus.exposition().decode())
+
+    assert found[("yunqiao_job_runs_total", (("job", "probe_job"), ("status", "success")))] == 2
+    assert found[("yunqiao_job_runs_total", (("job", "probe_job"), ("status", "failed")))] == 1
+    assert found[("yunqiao_job_runs_total", (("job", "probe_job"), ("status", "skipped")))] == 0
+    assert found[("yunqiao_job_duration_seconds_count", (("job", "probe_job"),))] == 3
+    assert found[("yunqiao_job_duration_seconds_bucket", (("job", "probe_job"), ("le", "+Inf")))] == 3
+    assert found[("yunqiao_job_duration_seconds_bucket", (("job", "probe_job"), ("le", "3600.0")))] == 3
+    assert found[("yunqiao_job_last_success_timestamp_seconds", (("job", "probe_job"),))] > 1.7e9
+    # A job that never succeeded still has its series, at zero.
+    assert found[("yunqiao_job_last_success_timestamp_seconds", (("job", "cleanup_old_job_runs"),))] == 0
+    assert ("yunqiao_task_queue_size", ()) in found
+    assert ("yunqiao_qcluster_workers", ()) in found
+
+
+def test_counters_survive_the_cleanup_of_old_runs(some_runs):
+    from alerts.models import JobRun
+
+    JobRun.objects.filter(job_id="probe_job").delete()
+    found = samples(prometheus.exposition().decode())
+    assert found[("yunqiao_job_runs_total", (("job", "probe_job"), ("status", "success")))] == 2
+
+
+def test_exposition_passes_promtool_check_metrics(some_runs):
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (Debian package `prometheus`; .ci/run installs it)")
+    result = subprocess.run(
+        [promtool, "check", "metrics"], input=prometheus.exposition(), capture_output=True, timeout=60
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr).decode()
+    assert not (result.stdout + result.stderr).strip(), (result.stdout + result.stderr).decode()
+
+
+def test_metrics_endpoint_is_absent_without_a_token(client, settings):
+    settings.METRICS_BEARER_TOKEN = ""
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer anything").status_code == 404
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", "Token s3cret-scrape", "s3cret-scrape", "Bearer "])
+def test_metrics_endpoint_refuses_a_missing_or_wrong_token(client, settings, header):
+    settings.METRICS_BEARER_TOKEN = "s3cret-scrape"
+    extra = {"HTTP_AUTHORIZATION": header} if header is not None else {}
+    response = client.get("/metrics", **extra)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_metrics_endpoint_serves_the_exposition_to_the_right_token(client, settings, some_runs):
+    settings.METRICS_BEARER_TOKEN = "s3cret-scrape"
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain; version=0.0.4")
+    found = samples(response.content.decode())
+    assert found[("yunqiao_job_runs_total", (("job", "probe_job"), ("status", "success")))] == 2
