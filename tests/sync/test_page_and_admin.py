@@ -1,0 +1,98 @@
+"""The /sync/ staff page and the admin of days, batches and synced documents."""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from sync import services
+from sync.models import SyncBatch
+from tests.sync.conftest import run_batch
+
+pytestmark = pytest.mark.django_db
+START = date(2025, 10, 1)
+
+
+def test_staff_see_the_form_the_running_batch_recent_batches_and_failed_days(client, staff_user, sandbox):
+    sandbox.faults(records_per_day=3, fail_dates=["2025-10-02"])
+    run_batch(services.start_batch(start_date=START, end_date=START + timedelta(days=1)).pk)
+    running = services.start_batch(start_date=START + timedelta(days=5), end_date=START + timedelta(days=6))
+    client.force_login(staff_user)
+
+    page = client.get("/sync/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "90" in html  # the range hint
+    assert 'id="batch-form"' in html
+    assert f"#{running.pk}" in html  # the running batch with its progress bar
+    assert 'class="progress"' in html
+    assert "重试失败的日期" in html  # the partial batch can be retried
+    assert 'class="badge failed"' in html and 'class="badge success"' in html
+    assert "500" in html  # the failed day's error
+    assert f'"activeBatchId": {running.pk}' in html
+
+
+def test_the_day_table_filters_by_status(client, staff_user, sandbox):
+    sandbox.faults(fail_dates=["2025-10-02"])
+    services.sync_day(business_date=START)
+    services.sync_day(business_date=START + timedelta(days=1))
+    client.force_login(staff_user)
+    html = client.get("/sync/", {"status": "failed"}).content.decode()
+    assert "2025-10-02" in html
+    assert "<td>2025-10-01</td>" not in html
+
+
+def test_field_users_may_not_open_the_sync_page(client, field_user):
+    client.force_login(field_user)
+    assert client.get("/sync/").status_code == 403
+
+
+def test_user_text_never_goes_through_inner_html():
+    script = (Path(__file__).resolve().parents[2] / "sync" / "static" / "sync" / "sync.js").read_text()
+    assert "innerHTML" not in script
+    assert "textContent" in script
+
+
+def test_admin_lists_days_batches_and_documents(admin_client, sandbox):
+    sandbox.faults(records_per_day=2)
+    batch = run_batch(services.start_batch(start_date=START, end_date=START).pk)
+    for path in (
+        "/admin/sync/syncday/",
+        "/admin/sync/syncbatch/",
+        f"/admin/sync/syncbatch/{batch.pk}/change/",
+        "/admin/sync/salesorder/",
+        "/admin/sync/receivable/",
+        "/admin/sync/materialstock/",
+    ):
+        assert admin_client.get(path).status_code == 200, path
+    assert "SO20251001-00001" in admin_client.get("/admin/sync/salesorder/").content.decode()
+
+
+def test_admin_action_resyncs_selected_days_as_a_forced_batch(admin_client, sandbox):
+    services.sync_day(business_date=START)
+    services.sync_day(business_date=START + timedelta(days=2))
+    from sync.models import SyncDay
+
+    response = admin_client.post(
+        "/admin/sync/syncday/",
+        {"action": "resync_days", "_selected_action": list(SyncDay.objects.values_list("pk", flat=True))},
+    )
+    assert response.status_code == 302
+    batch = SyncBatch.objects.get()
+    assert (batch.start_date, batch.end_date, batch.force, batch.trigger) == (
+        START,
+        START + timedelta(days=2),
+        True,
+        "admin",
+    )
+
+
+def test_admin_actions_cancel_and_retry_batches(admin_client, sandbox):
+    batch = services.start_batch(start_date=START, end_date=START + timedelta(days=1))
+    admin_client.post("/admin/sync/syncbatch/", {"action": "cancel_batches", "_selected_action": [batch.pk]})
+    batch.refresh_from_db()
+    assert batch.status == "cancelled"
+    admin_client.post("/admin/sync/syncbatch/", {"action": "retry_batches", "_selected_action": [batch.pk]})
+    batch.refresh_from_db()
+    assert batch.status == "queued"

@@ -1,0 +1,93 @@
+"""A batch whose worker died mid-day is resumed from its first unfinished day, without duplicates."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from sync import jobs, services, tasks
+from sync.models import BatchStatus, SalesOrder, SyncBatch, SyncBatchDay, SyncDay
+from tests.sync.conftest import run_batch
+
+START = date(2025, 10, 1)
+
+pytestmark = pytest.mark.django_db
+
+
+def leave_mid_day(batch_id: int, day: date, *, lease_expired: bool = True) -> None:
+    """The rows a worker killed (kill -9) while syncing `day` leaves behind."""
+    now = timezone.now()
+    long_ago = now - timedelta(hours=1)
+    SyncDay.objects.filter(sync_date=day).update(status="syncing", updated_at=long_ago, end_time=None)
+    SyncBatchDay.objects.filter(batch_id=batch_id, sync_date=day).update(status="syncing", attempts=1)
+    SyncBatch.objects.filter(pk=batch_id).update(
+        status="syncing",
+        current_date=day,
+        lease_expires_at=now - timedelta(minutes=1) if lease_expired else now + timedelta(minutes=5),
+        heartbeat_at=long_ago,
+    )
+
+
+def test_a_batch_whose_worker_died_is_resumed_at_the_first_unfinished_day(
+    staff_api, sandbox, django_capture_on_commit_callbacks
+):
+    sandbox.faults(records_per_day=20)
+    batch_id = staff_api.post(
+        "/api/v1/sync-status/sync/batch",
+        {"start_date": str(START), "end_date": str(START + timedelta(days=2))},
+        format="json",
+    ).json()["data"]["batch_id"]
+    tasks.sync_batch_step(batch_id)  # day 1 done
+    # Day 2 was being written when the worker died: its documents are partly (here: all) stored.
+    services.sync_day(business_date=START + timedelta(days=1))
+    leave_mid_day(batch_id, START + timedelta(days=1))
+    day1_finished = SyncBatchDay.objects.get(batch_id=batch_id, sync_date=START).finished_at
+
+    with django_capture_on_commit_callbacks() as enqueued:
+        summary = jobs.resume_interrupted_batches()
+
+    assert summary == {"resumed": [batch_id]}
+    assert len(enqueued) == 1, "one step is enqueued for the batch"
+    batch = run_batch(batch_id)
+    assert batch.status == BatchStatus.SUCCESS
+    assert (batch.processed_days, batch.success_days) == (3, 3)
+    assert SyncBatchDay.objects.get(batch_id=batch_id, sync_date=START).finished_at == day1_finished
+    assert SyncBatchDay.objects.get(batch_id=batch_id, sync_date=START + timedelta(days=1)).attempts == 2
+    assert SalesOrder.objects.count() == 60, "no duplicated documents"
+    assert SalesOrder.objects.filter(business_date=START + timedelta(days=1)).count() == 20
+    assert SyncDay.objects.get(sync_date=START + timedelta(days=1)).status == "success"
+
+
+def test_a_resumed_batch_is_enqueued_once_by_repeated_sweeps(staff_api, sandbox, django_capture_on_commit_callbacks):
+    batch = services.start_batch(start_date=START, end_date=START + timedelta(days=1))
+    leave_mid_day(batch.pk, START)
+    with django_capture_on_commit_callbacks() as enqueued:
+        assert services.resume_interrupted_batches() == [batch.pk]
+        assert services.resume_interrupted_batches() == []
+    assert len(enqueued) == 1
+
+
+def test_a_batch_with_a_live_worker_is_left_alone(sandbox):
+    batch = services.start_batch(start_date=START, end_date=START + timedelta(days=1))
+    leave_mid_day(batch.pk, START, lease_expired=False)
+
+    assert services.resume_interrupted_batches() == []
+    assert tasks.sync_batch_step(batch.pk) == "not_claimed", "a second worker cannot take a leased batch"
+
+
+def test_a_queued_batch_whose_task_was_lost_is_enqueued_again(sandbox, django_capture_on_commit_callbacks):
+    batch = services.start_batch(start_date=START, end_date=START)
+    assert services.resume_interrupted_batches() == [], "a fresh batch waits for its task"
+
+    SyncBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks() as enqueued:
+        assert services.resume_interrupted_batches() == [batch.pk]
+    assert len(enqueued) == 1
+    assert run_batch(batch.pk).status == BatchStatus.SUCCESS
+
+
+def test_finished_batches_are_never_resumed(sandbox):
+    batch = run_batch(services.start_batch(start_date=START, end_date=START).pk)
+    SyncBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(days=1))
+    assert services.resume_interrupted_batches() == []
+    assert tasks.sync_batch_step(batch.pk) == "not_claimed"
