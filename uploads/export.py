@@ -142,5 +142,8 @@ def _discard_workbook_temp(sheet) -> None:
 
     writer = getattr(sheet, "_writer", None)
     if writer is not None and writer.out in ALL_TEMP_FILES:
+        rows = getattr(sheet, "_rows", None)
+        if rows is not None:
+            rows.close()  # ends the row stream while its file is still open
         writer.close()
         writer.cleanup()

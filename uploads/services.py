@@ -339,7 +339,7 @@ def upload_to_yonyou(record_id: int) -> str:
 
 
 def _attempt(record: UploadRecord, lease: str) -> str:
-    from yonyou.client import get_client
+    from yonyou.client import business_type_for, get_client
     from yonyou.errors import PermanentError, RetryableError
 
     started = time.monotonic()
@@ -350,7 +350,7 @@ def _attempt(record: UploadRecord, lease: str) -> str:
 
     try:
         client = get_client()
-        business_type = settings.YONYOU_BUSINESS_TYPES[record.doc_type]
+        business_type = business_type_for(record.doc_type)
         if record.attempts > 1:
             # An earlier attempt may have reached the cloud before its worker died or timed out.
             existing = _find_in_cloud(client, record, business_type)

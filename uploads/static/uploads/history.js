@@ -1,5 +1,5 @@
 // History page: poll the JSON only while something is pending or uploading, and rebuild the
-// list with DOM nodes (never innerHTML: file names and errors are user or remote text).
+// list with DOM nodes and textContent only: file names and errors are user or remote text.
 (function () {
   "use strict";
   var list = document.getElementById("history");

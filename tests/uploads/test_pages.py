@@ -1,0 +1,171 @@
+"""The people's pages: the upload form from a QR link, and a document's history."""
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.uploads.conftest import jpeg_bytes
+from uploads import links, services
+from uploads.models import UploadRecord, UploadStatus
+from uploads.views import root_redirect
+
+
+@pytest.mark.django_db
+def test_signed_link_opens_the_form_with_the_document_locked_and_its_accent(client, signed_link):
+    response = client.get(signed_link.path())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "SO20251021-0001" in html
+    assert 'class="accent-sales"' in html
+    assert 'name="doc_number" value="SO20251021-0001"' in html and 'type="hidden"' in html
+    assert 'id="doc_number"' not in html, "no editable document field"
+    assert signed_link.signature in html
+
+
+@pytest.mark.django_db
+def test_upload_page_without_a_link_sends_anonymous_people_to_sign_in(client):
+    response = client.get("/uploads/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_forged_link_shows_a_chinese_refusal(client, signed_link):
+    response = client.get(signed_link.path().replace("sig=", "sig=x"))
+    assert response.status_code == 403
+    assert "二维码链接无效或已过期" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_field_member_gets_an_editable_form(client, field_user):
+    client.force_login(field_user)
+    html = client.get("/uploads/").content.decode()
+    assert 'id="doc_number"' in html and 'id="business_id"' in html
+
+
+@pytest.mark.django_db
+def test_form_post_without_javascript_stores_and_shows_the_answer(client, document, signed_link):
+    page = client.get(signed_link.path())
+    csrf = page.cookies["csrftoken"].value
+    client.cookies["csrftoken"] = csrf
+    response = client.post(
+        signed_link.path(),
+        {
+            **document,
+            "sig": signed_link.signature,
+            "csrfmiddlewaretoken": csrf,
+            "files": [SimpleUploadedFile("shot.jpg", jpeg_bytes(), "image/jpeg")],
+        },
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "已接收1个文件" in html
+    assert "shot.jpg" in html
+    assert UploadRecord.objects.get().original_name == "shot.jpg"
+
+
+@pytest.mark.django_db
+def test_form_post_of_a_bad_file_shows_why_and_stores_nothing(client, document, signed_link):
+    response = client.post(
+        signed_link.path(),
+        {**document, "sig": signed_link.signature, "files": [SimpleUploadedFile("a.jpg", b"hello", "image/jpeg")]},
+    )
+    assert response.status_code == 400
+    assert "a.jpg" in response.content.decode()
+    assert not UploadRecord.objects.exists()
+
+
+def test_root_redirects_to_the_upload_page_keeping_the_query(rf):
+    request = rf.get("/", {"business_id": "1", "doc_number": "SO1", "doc_type": "销售", "sig": "abc"})
+    request.user = type("Anon", (), {"is_authenticated": False})()
+    response = root_redirect(request)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/uploads/?")
+    assert response["Location"].endswith(request.META["QUERY_STRING"])
+
+
+@pytest.mark.django_db
+def test_history_escapes_script_in_doc_number_and_file_names(client, field_user):
+    hostile = "<script>alert(1)</script>"
+    services.accept_upload(
+        business_id="77",
+        doc_number=hostile,
+        doc_type="转库",
+        product_type=None,
+        uploads=[SimpleUploadedFile(f"{hostile}.jpg", jpeg_bytes(), "image/jpeg")],
+    )
+    UploadRecord.objects.update(status=UploadStatus.FAILED, error_message=f"boom {hostile}")
+    client.force_login(field_user)
+
+    html = client.get("/uploads/history/77/").content.decode()
+
+    assert hostile not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+@pytest.mark.django_db
+def test_history_shows_badges_and_polls_only_while_unfinished(client, make_records, signed_link):
+    first, second = make_records(2)
+    url = signed_link.history_path()
+
+    html = client.get(url).content.decode()
+    assert 'data-polling="1"' in html
+    assert html.count("badge pending") == 2 and "待上传" in html
+
+    UploadRecord.objects.filter(pk=first.pk).update(status=UploadStatus.SUCCESS)
+    UploadRecord.objects.filter(pk=second.pk).update(status=UploadStatus.FAILED, error_message="连接超时")
+    html = client.get(url).content.decode()
+    assert 'data-polling="0"' in html
+    assert "badge success" in html and "badge failed" in html and "连接超时" in html
+
+
+@pytest.mark.django_db
+def test_history_api_answers_the_records_of_the_linked_document_only(client, make_records, signed_link, document):
+    make_records(2)
+    make_records(1, business_id="5", doc_number="OTHER")
+
+    body = client.get(f"/api/history/{document['business_id']}", {"sig": signed_link.signature}).json()
+    assert body["total"] == 2
+    assert {r["doc_number"] for r in body["records"]} == {document["doc_number"]}
+    assert body["has_unfinished"] is True
+    assert set(body["records"][0]) >= {
+        "id",
+        "file_name",
+        "original_name",
+        "file_size",
+        "upload_time",
+        "status",
+        "error_message",
+    }
+
+    other = client.get("/api/history/5", {"sig": signed_link.signature})
+    assert other.status_code == 403
+    assert client.get("/uploads/history/5/", {"sig": signed_link.signature}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_history_needs_a_link_or_a_member(client, outsider):
+    assert client.get("/api/history/1").status_code == 403
+    client.force_login(outsider)
+    assert client.get("/uploads/history/1/").status_code == 403
+
+
+def test_page_scripts_never_write_user_text_as_html():
+    from pathlib import Path
+
+    for name in ("upload.js", "history.js"):
+        source = (Path(__file__).resolve().parents[2] / "uploads" / "static" / "uploads" / name).read_text()
+        assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", source), name
+
+
+@pytest.mark.django_db
+def test_expired_link_is_refused(client, document):
+    link = links.create_link(**document, max_age_s=60)
+    from django.core import signing
+
+    payload = signing.loads(link.signature, salt=links.SALT)
+    payload["e"] = 1
+    expired = signing.dumps(payload, salt=links.SALT)
+    response = client.get("/uploads/", {**document, "sig": expired})
+    assert response.status_code == 403
