@@ -9,6 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 PUBLIC_URLS = {
     "api/health",  # probes
+    "metrics",  # Prometheus scrapers: checks its own bearer token (401), 404 when no token is set
     "accounts/login/",
     "accounts/logout/",
     "admin/login/",
