@@ -3,7 +3,6 @@
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -230,7 +229,7 @@ class MetricsView(StaffAPIView):
 class PrometheusMetricsView(StaffAPIView):
     @extend_schema(summary="Prometheus text exposition", responses={(200, "text/plain"): str})
     def get(self, request):
-        return HttpResponse(prometheus.exposition(), content_type=CONTENT_TYPE_LATEST)
+        return HttpResponse(prometheus.exposition(), content_type=prometheus.CONTENT_TYPE)
 
 
 class ServiceListView(StaffAPIView):

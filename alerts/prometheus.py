@@ -7,12 +7,16 @@ import logging
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
 from alerts import registry, selectors
 from alerts.models import DURATION_BUCKETS_S, JobStats, ScheduledJob
 
 logger = logging.getLogger(__name__)
+
+# The classic text format (what generate_latest writes), understood by every Prometheus 2.x/3.x.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 RUN_STATUSES = ("success", "failed", "timeout", "skipped")
 

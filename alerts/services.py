@@ -92,7 +92,9 @@ def sync_schedules() -> RegistrationReport:
     """
     report = RegistrationReport()
     specs = {spec.id: spec for spec in registry.all_jobs()}
-    existing = {row.job_id: row for row in ScheduledJob.objects.select_for_update().select_related("schedule")}
+    existing = {
+        row.job_id: row for row in ScheduledJob.objects.select_for_update(of=("self",)).select_related("schedule")
+    }
 
     for job_id, spec in specs.items():
         default = registry.validate_cron(spec.cron)

@@ -9,7 +9,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from alerts import prometheus, selectors
 from config.permissions import is_staff_member
@@ -63,4 +62,4 @@ def metrics(request):
         response = HttpResponse("401 Unauthorized\n", status=401, content_type="text/plain; charset=utf-8")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return HttpResponse(prometheus.exposition(), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(prometheus.exposition(), content_type=prometheus.CONTENT_TYPE)
