@@ -84,8 +84,9 @@ class SchedulerCollector(Collector):
         )
 
     def app_metrics(self):
-        """Gauges from the other apps, through their selectors (absent until those apps have them)."""
-        for name, collect in _APP_GAUGES:
+        """Gauges from the other apps, read through their selectors; one failing app does not
+        take the scheduler's own metrics down with it."""
+        for name, collect in (("uploads", _upload_gauges), ("sync", _sync_gauges)):
             try:
                 yield from collect()
             except Exception:
@@ -99,45 +100,30 @@ def _bound(value: float) -> str:
 def _upload_gauges():
     from uploads import selectors as upload_selectors
 
-    counts = upload_selectors.upload_counts_by_status()
-    gauge = GaugeMetricFamily("yunqiao_uploads", "Upload records by status.", labels=["status"])
-    for status, count in sorted(counts.items()):
-        gauge.add_metric([str(status)], count)
+    counts = upload_selectors.statistics()
+    gauge = GaugeMetricFamily("yunqiao_uploads", "Upload records by status (soft-deleted excluded).", labels=["status"])
+    for status in ("pending", "uploading", "success", "failed"):
+        gauge.add_metric([status], counts[f"{status}_count"])
     yield gauge
 
 
 def _sync_gauges():
     from sync import selectors as sync_selectors
 
+    batch = sync_selectors.active_batch()
+    running = batch is not None and batch.status == "syncing"
     yield GaugeMetricFamily(
-        "yunqiao_sync_batches_running", "Sync batches currently running.", value=sync_selectors.running_batch_count()
+        "yunqiao_sync_batch_running", "1 while a batch sync is running.", value=1.0 if running else 0.0
     )
-
-
-def _available(module: str, function: str) -> bool:
-    from importlib import import_module
-
-    try:
-        return hasattr(import_module(module), function)
-    except ImportError:
-        return False
-
-
-class _LazyGauges:
-    """The other apps' gauges, each included once its selector exists."""
-
-    candidates = (
-        ("uploads", "uploads.selectors", "upload_counts_by_status", _upload_gauges),
-        ("sync", "sync.selectors", "running_batch_count", _sync_gauges),
+    yield GaugeMetricFamily(
+        "yunqiao_sync_batch_queued", "1 while a batch sync waits to start.", value=1.0 if batch and not running else 0.0
     )
-
-    def __iter__(self):
-        for name, module, function, collect in self.candidates:
-            if _available(module, function):
-                yield name, collect
-
-
-_APP_GAUGES = _LazyGauges()
+    progress = GaugeMetricFamily(
+        "yunqiao_sync_batch_progress_ratio", "Processed share of the active batch's days (0 to 1)."
+    )
+    if batch is not None and batch.total_days:
+        progress.add_metric([], batch.processed_days / batch.total_days)
+    yield progress
 
 
 def exposition() -> bytes:

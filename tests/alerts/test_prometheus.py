@@ -90,3 +90,40 @@ def test_metrics_endpoint_serves_the_exposition_to_the_right_token(client, setti
     assert response["Content-Type"].startswith("text/plain; version=0.0.4")
     found = samples(response.content.decode())
     assert found[("yunqiao_job_runs_total", (("job", "probe_job"), ("status", "success")))] == 2
+
+
+def test_exposition_has_upload_and_sync_gauges_from_their_apps():
+    import datetime
+
+    from django.utils import timezone
+
+    from sync.models import SyncBatch
+    from uploads.models import UploadRecord
+
+    for index, status in enumerate(["failed", "failed", "success"]):
+        UploadRecord.objects.create(
+            business_id=f"B{index}",
+            doc_number=f"SO-{index}",
+            doc_type="销售",
+            file_name=f"f{index}.jpg",
+            file_size=1,
+            upload_time=timezone.now(),
+            status=status,
+            local_file_path=f"/nonexistent/f{index}.jpg",
+        )
+    SyncBatch.objects.create(
+        status="syncing",
+        start_date=datetime.date(2025, 10, 1),
+        end_date=datetime.date(2025, 10, 4),
+        total_days=4,
+        processed_days=1,
+    )
+
+    found = samples(prometheus.exposition().decode())
+
+    assert found[("yunqiao_uploads", (("status", "failed"),))] == 2
+    assert found[("yunqiao_uploads", (("status", "success"),))] == 1
+    assert found[("yunqiao_uploads", (("status", "pending"),))] == 0
+    assert found[("yunqiao_sync_batch_running", ())] == 1
+    assert found[("yunqiao_sync_batch_queued", ())] == 0
+    assert found[("yunqiao_sync_batch_progress_ratio", ())] == 0.25
