@@ -119,3 +119,26 @@ def test_schedule_deleted_in_the_admin_is_recreated(declare_job):
 def test_migrate_registers_the_system_jobs():
     # The test database was created by `migrate`, whose post_migrate signal registered the jobs.
     assert schedule_of("cleanup_old_job_runs").cron == "40 3 * * *"
+
+
+def test_run_job_command_runs_in_process_and_fails_loudly(declare_job):
+    from io import StringIO
+
+    from django.core.management.base import CommandError
+
+    from alerts.models import JobRun
+
+    declare_job(lambda: {"checked": 1}, id="probe_job")
+    out = StringIO()
+    call_command("run_job", "probe_job", stdout=out)
+    assert "success" in out.getvalue()
+    assert JobRun.objects.get(job_id="probe_job").trigger == "manual"
+
+    def broken() -> dict:
+        raise RuntimeError("boom")
+
+    declare_job(broken, id="broken_job")
+    with pytest.raises(CommandError, match="failed"):
+        call_command("run_job", "broken_job", stdout=StringIO(), stderr=StringIO())
+    with pytest.raises(CommandError, match="unknown job"):
+        call_command("run_job", "no_such_job")
