@@ -54,6 +54,7 @@ class JobSerializer(serializers.Serializer):
     running = serializers.BooleanField()
     last_run = RunSummarySerializer(allow_null=True)
     last_status = serializers.CharField(allow_null=True)
+    last_status_display = serializers.CharField(allow_null=True)
     p95_s = serializers.FloatField(allow_null=True)
     edited_at = serializers.DateTimeField(allow_null=True)
 

@@ -126,6 +126,7 @@ def jobs_overview(now: datetime | None = None) -> list[dict]:
                 "running": spec.id in running,
                 "last_run": run_summary(last),
                 "last_status": last.status if last else None,
+                "last_status_display": str(last.get_status_display()) if last else None,
                 "p95_s": percentile(sorted(durations.get(spec.id, [])), 95),
                 "edited_at": scheduled.edited_at if scheduled else None,
             }
