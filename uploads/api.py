@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.permissions import IsStaffMember
-from uploads import access, export, links, selectors, services
+from uploads import access, export, files, links, selectors, services
 from uploads.filters import UploadRecordFilter
 from uploads.models import DocType, UploadRecord, UploadStatus
 
@@ -125,6 +125,7 @@ class UploadView(APIView):
         # Before authentication: session auth's CSRF check would read the whole body first.
         if request_too_large(request._request):
             raise PayloadTooLarge(too_large_message())
+        files.use_staging_handlers(request._request)
         super().initial(request, *args, **kwargs)
 
     @extend_schema(

@@ -4,11 +4,15 @@ import hashlib
 import os
 import re
 import secrets
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, MemoryFileUploadHandler
 from django.utils import timezone
 
 CHUNK = 256 * 1024
@@ -85,6 +89,77 @@ def upload_dir() -> Path:
     return Path(settings.MEDIA_ROOT) / "uploads" / timezone.localtime().strftime("%Y/%m")
 
 
+def staging_dir() -> Path:
+    """Where request bodies land while they are received: on the same filesystem as the stored
+    files, so that accepting a file is a hard link, not a second copy."""
+    return Path(settings.MEDIA_ROOT) / "uploads" / ".incoming"
+
+
+class StagedUploadedFile(UploadedFile):
+    """An uploaded file received into `staging_dir()`, hashed on the way in; removed on close."""
+
+    def __init__(self, name, content_type, charset, content_type_extra, directory: Path):
+        fileobj = tempfile.NamedTemporaryFile(suffix=".part", dir=directory)  # noqa: SIM115 (closed with the upload)
+        super().__init__(fileobj, name, content_type, 0, charset, content_type_extra)
+        self.sha256 = ""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+    def close(self):
+        try:
+            return self.file.close()
+        except FileNotFoundError:
+            pass
+
+
+class StagingUploadHandler(FileUploadHandler):
+    """Streams each file of an upload request into `staging_dir()`, computing its sha256 as the
+    bytes arrive: memory stays flat and the file is never read back just to hash or copy it."""
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        directory = staging_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        self.file = StagedUploadedFile(
+            self.file_name, self.content_type, self.charset, self.content_type_extra, directory
+        )
+        self.digest = hashlib.sha256()
+
+    def receive_data_chunk(self, raw_data, start):
+        self.digest.update(raw_data)
+        self.file.write(raw_data)
+
+    def file_complete(self, file_size):
+        self.file.flush()
+        self.file.seek(0)
+        self.file.size = file_size
+        self.file.sha256 = self.digest.hexdigest()
+        return self.file
+
+
+def use_staging_handlers(request) -> None:
+    """Call before the body is read: small bodies stay in memory, files go to `staging_dir()`."""
+    request.upload_handlers = [MemoryFileUploadHandler(request), StagingUploadHandler(request)]
+
+
+def remove_stale_staging(max_age_s: int = 24 * 3600) -> int:
+    """Staging files of requests whose process died mid-way (a clean request removes its own)."""
+    directory = staging_dir()
+    if not directory.exists():
+        return 0
+    cutoff = time.time() - max_age_s
+    removed = 0
+    for path in directory.iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 def absolute_path(relative_path: str) -> Path:
     return Path(settings.DATA_DIR) / relative_path
 
@@ -96,6 +171,8 @@ def store(fileobj: BinaryIO, *, name: str) -> StoredFile:
     directory = upload_dir()
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / name
+    if isinstance(fileobj, StagedUploadedFile):
+        return _store_staged(fileobj, final)
     partial = directory / (name + ".part")
     digest = hashlib.sha256()
     size = 0
@@ -118,6 +195,20 @@ def store(fileobj: BinaryIO, *, name: str) -> StoredFile:
         relative_path=str(final.relative_to(Path(settings.DATA_DIR))),
         size=size,
         sha256=digest.hexdigest(),
+    )
+
+
+def _store_staged(upload: StagedUploadedFile, final: Path) -> StoredFile:
+    upload.file.flush()
+    os.fsync(upload.file.fileno())
+    os.chmod(upload.temporary_file_path(), settings.FILE_UPLOAD_PERMISSIONS or 0o640)
+    # A second name for the same bytes; the staging name goes away when the upload is closed.
+    os.link(upload.temporary_file_path(), final)
+    return StoredFile(
+        name=final.name,
+        relative_path=str(final.relative_to(Path(settings.DATA_DIR))),
+        size=upload.size,
+        sha256=upload.sha256,
     )
 
 

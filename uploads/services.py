@@ -37,6 +37,7 @@ from uploads.models import DocType, UploadRecord, UploadSlot, UploadStatus
 logger = logging.getLogger(__name__)
 
 UPLOAD_TASK = "uploads.tasks.upload_record"
+FAN_OUT_TASK = "uploads.tasks.enqueue_uploads"
 
 
 # --- Accepting an upload --------------------------------------------------------------------------
@@ -148,7 +149,9 @@ def accept_upload(
             for row in rows:  # one by one: bulk_create returns no ids on SQLite < 3.35 setups
                 row.save(force_insert=True)
             ids = [row.pk for row in rows]
-            transaction.on_commit(lambda: enqueue_uploads(ids))
+            # One task for the request, which fans out one task per file from a worker: each
+            # enqueue on the ORM broker is a database write the phone would otherwise wait for.
+            transaction.on_commit(lambda: enqueue_fan_out(ids))
     except BaseException:
         for _upload, saved in stored:
             files.remove(saved.relative_path)
@@ -163,6 +166,19 @@ def accept_upload(
         },
     )
     return rows
+
+
+def enqueue_fan_out(record_ids: list[int]) -> None:
+    """Enqueue one task that enqueues the uploads of `record_ids` (see `enqueue_uploads`)."""
+    from django_q.tasks import async_task
+
+    if len(record_ids) == 1:
+        enqueue_uploads(record_ids)
+        return
+    try:
+        async_task(FAN_OUT_TASK, record_ids, group="uploads")
+    except Exception:
+        logger.exception("could not enqueue uploads", extra={"records": record_ids})
 
 
 def enqueue_uploads(record_ids: Iterable[int]) -> None:
@@ -492,6 +508,7 @@ def soft_delete(record_ids: Iterable[int]) -> int:
 def purge_local_copies() -> int:
     """Delete local copies of uploads that succeeded more than UPLOAD_LOCAL_RETENTION_DAYS ago.
     Unfinished or failed uploads keep their file whatever their age."""
+    files.remove_stale_staging()
     days = settings.UPLOAD_LOCAL_RETENTION_DAYS
     if days <= 0:
         return 0

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from config.permissions import is_field_member, is_staff_member
-from uploads import access, selectors
+from uploads import access, files, selectors
 from uploads.api import request_too_large, too_large_message, upload_from_request
 from uploads.models import DocType, UploadStatus
 
@@ -43,8 +43,10 @@ def _refused(request, message: str, status: int = 403):
 @csrf_exempt  # the size check comes first; CSRF is enforced right after, in _upload_page
 @require_http_methods(["GET", "POST"])
 def upload_page(request):
-    if request.method == "POST" and request_too_large(request):
-        return _refused(request, too_large_message(), status=413)
+    if request.method == "POST":
+        if request_too_large(request):
+            return _refused(request, too_large_message(), status=413)
+        files.use_staging_handlers(request)
     return _upload_page(request)
 
 

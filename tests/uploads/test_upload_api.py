@@ -175,3 +175,32 @@ def test_hostile_doc_number_and_file_name_never_reach_the_stored_path(client, fi
     assert "/" not in record.file_name and "<" not in record.file_name and ".." not in record.file_name
     assert files.absolute_path(record.local_file_path).parent == files.upload_dir()
     assert record.doc_number == "../../<script>alert(1)</script>"  # kept as data
+
+
+@pytest.mark.django_db
+def test_request_bodies_are_staged_then_linked_and_the_staging_area_is_left_empty(client, field_user, document):
+    client.force_login(field_user)
+    big = jpeg_bytes(600 * 1024)  # above FILE_UPLOAD_MAX_MEMORY_SIZE: received straight to disk
+    assert post_upload(client, document, [photo("big.jpg", big), photo("bad.jpg", b"text")]).status_code == 400
+    response = post_upload(client, document, [photo("big.jpg", big)])
+    assert response.status_code == 200
+
+    record = UploadRecord.objects.get()
+    assert record.sha256 == hashlib.sha256(big).hexdigest()
+    assert files.absolute_path(record.local_file_path).read_bytes() == big
+    assert list(files.staging_dir().iterdir()) == []
+
+
+def test_stale_staging_files_of_dead_requests_are_removed(settings, tmp_path):
+    import os
+    import time
+
+    settings.MEDIA_ROOT = tmp_path
+    files.staging_dir().mkdir(parents=True)
+    stale, fresh = files.staging_dir() / "a.part", files.staging_dir() / "b.part"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    os.utime(stale, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+
+    assert files.remove_stale_staging() == 1
+    assert not stale.exists() and fresh.exists()
