@@ -204,3 +204,10 @@ def test_stale_staging_files_of_dead_requests_are_removed(settings, tmp_path):
 
     assert files.remove_stale_staging() == 1
     assert not stale.exists() and fresh.exists()
+
+
+@pytest.mark.django_db
+def test_refusal_is_in_english_when_asked(client, document):
+    response = client.post("/api/upload", {**document, "files": [photo()]}, headers={"accept-language": "en"})
+    assert response.status_code == 403
+    assert "QR code" in response.json()["message"]
