@@ -76,6 +76,10 @@ class JobEditSerializer(serializers.Serializer):
 
 class JobRunSerializer(serializers.ModelSerializer):
     triggered_by = serializers.SerializerMethodField()
+    # Plain strings in the schema: other apps also have "status"/"trigger" enums, and one shared
+    # enum name per field is what drf-spectacular wants.
+    status = serializers.CharField(read_only=True, help_text=" | ".join(JobRun.Status.values))
+    trigger = serializers.CharField(read_only=True, help_text=" | ".join(JobRun.Trigger.values))
 
     class Meta:
         model = JobRun
