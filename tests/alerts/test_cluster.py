@@ -17,8 +17,18 @@ def run_status(run_id: int) -> str:
     return JobRun.objects.get(pk=run_id).status
 
 
-def test_triggered_run_is_executed_by_a_worker(qcluster, staff_api):
-    response = staff_api.post("/api/v1/scheduler/jobs/expire_overdue_job_runs/trigger")
+@pytest.fixture
+def operator_api(django_user_model):
+    """A staff-flag user: transactional tests flush the groups that migrations created."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("operator", is_staff=True))
+    return client
+
+
+def test_triggered_run_is_executed_by_a_worker(qcluster, operator_api):
+    response = operator_api.post("/api/v1/scheduler/jobs/expire_overdue_job_runs/trigger")
     assert response.status_code == 202
     run_id = response.json()["run_id"]
 
