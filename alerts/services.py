@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_q.exceptions import TimeoutException
 from django_q.models import Schedule
 
 from alerts import registry
@@ -306,11 +307,12 @@ def execute_job(*, job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: 
         summary = spec.func()
     except SystemExit as exc:
         # django-q2 interrupts a task at the cluster timeout by raising TimeoutException (a
-        # SystemExit) inside it: record the timeout, then let the worker go on exiting.
+        # SystemExit) inside it: record the timeout, then let the worker go on exiting. Any
+        # other exit (a job calling sys.exit, a worker being stopped) is a failure.
         _finish(
             run.pk,
             job_id=job_id,
-            status=JobRun.Status.TIMEOUT,
+            status=JobRun.Status.TIMEOUT if isinstance(exc, TimeoutException) else JobRun.Status.FAILED,
             duration_s=time.monotonic() - started,
             error=_("运行被中止：%(error)s") % {"error": str(exc) or type(exc).__name__},
             traceback=traceback_module.format_exc(),

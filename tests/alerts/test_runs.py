@@ -184,3 +184,14 @@ def test_cleanup_deletes_finished_runs_beyond_retention_and_keeps_counters(decla
     cleanup = JobRun.objects.get(pk=summary["run_id"])
     assert cleanup.result == {"deleted": 1}
     assert JobStats.objects.get(job_id="probe_job").success_total == 2
+
+
+def test_job_that_exits_is_recorded_as_failed_not_timeout(declare_job):
+    import sys
+
+    declare_job(lambda: sys.exit(3), id="probe_job")
+
+    with pytest.raises(SystemExit):
+        run_job("probe_job", "schedule")
+
+    assert JobRun.objects.get(job_id="probe_job").status == JobRun.Status.FAILED
