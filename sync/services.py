@@ -228,10 +228,10 @@ def _sync_document_type(
     def store(records: list[dict]) -> None:
         nonlocal fetched, written
         fetched += len(records)
-        rows, bad = spec.rows(records, synced_at=timezone.now())
+        rows, bad = spec.rows(records)
         errors.extend(bad)
         with transaction.atomic():
-            written += spec.upsert(rows, batch_size=write_batch)
+            written += spec.upsert(rows, synced_at=timezone.now(), batch_size=write_batch)
         beat()
 
     def fetch(page_index: int):
