@@ -10,6 +10,20 @@ class YunqiaoConfig(AppConfig):
     verbose_name = _("云桥")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from config import logging as yunqiao_logging
 
         yunqiao_logging.connect_task_context()
+        # Groups and grants are (re)applied after migrate and after a test flush. Permissions of
+        # an app exist only once its own post_migrate ran, so act on the last app's signal.
+        post_migrate.connect(_ensure_groups_after_last_app, dispatch_uid="yunqiao-ensure-groups")
+
+
+def _ensure_groups_after_last_app(sender, **kwargs) -> None:
+    from django.apps import apps
+
+    from config.permissions import ensure_groups
+
+    if sender is list(apps.get_app_configs())[-1]:
+        ensure_groups()

@@ -20,6 +20,23 @@ def is_field_member(user) -> bool:
     return is_staff_member(user) or user.groups.filter(name=FIELD_GROUP).exists()
 
 
+def ensure_groups(**kwargs) -> None:
+    """Create the groups and grant each app's declared permissions (idempotent).
+
+    Runs after every migrate and every test-database flush (post_migrate), so the grants live
+    in one declarative place: an app lists them as `group_permissions = {"staff": [codename…]}`
+    on its AppConfig.
+    """
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+
+    groups = {name: Group.objects.get_or_create(name=name)[0] for name in (FIELD_GROUP, STAFF_GROUP)}
+    for app_config in apps.get_app_configs():
+        for group_name, codenames in getattr(app_config, "group_permissions", {}).items():
+            permissions = Permission.objects.filter(content_type__app_label=app_config.label, codename__in=codenames)
+            groups[group_name].permissions.add(*permissions)
+
+
 class IsStaffMember(BasePermission):
     def has_permission(self, request, view) -> bool:
         return is_staff_member(request.user)

@@ -101,3 +101,13 @@ def test_groups_exist_after_migrations():
     from django.contrib.auth.models import Group
 
     assert set(Group.objects.values_list("name", flat=True)) >= {"field", "staff"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_groups_survive_a_flush_of_the_database():
+    """Transactional tests flush every table; post_migrate puts the groups back."""
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    call_command("flush", verbosity=0, interactive=False)
+    assert set(Group.objects.values_list("name", flat=True)) >= {"field", "staff"}
