@@ -1,6 +1,8 @@
 """Fixtures of the uploads tests: real image bytes, signed links, records, and cleanup of the
 files that uploads store under DATA_DIR."""
 
+import os
+import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -8,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 
 from uploads import links, services
 
@@ -39,9 +42,19 @@ def signed_link(document):
     return links.create_link(**document)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _media_of_this_test_process():
+    """Stored files go under DATA_DIR/test-media-<pid>: inside DATA_DIR, so a qcluster child
+    (which shares DATA_DIR) finds them by their relative path, and apart from other test runs."""
+    media = Path(settings.DATA_DIR) / f"test-media-{os.getpid()}"
+    with override_settings(MEDIA_ROOT=media):
+        yield media
+    shutil.rmtree(media, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
-def _remove_stored_files():
-    """Uploads write real files under DATA_DIR/media/uploads; remove the ones a test created."""
+def _remove_stored_files(_media_of_this_test_process):
+    """Uploads write real files under MEDIA_ROOT/uploads; remove the ones a test created."""
     root = Path(settings.MEDIA_ROOT) / "uploads"
     before = set(root.rglob("*")) if root.exists() else set()
     yield
