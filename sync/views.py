@@ -35,8 +35,7 @@ def sync_page(request):
             "network": _("网络错误，请稍后重试"),
             "days": _("天"),
             "records": _("条记录"),
-            "eta": _("预计剩余"),
-            "seconds": _("秒"),
+            "eta": _("预计剩余 %(seconds)s 秒"),
             "finished": _("批次已结束，正在刷新……"),
         },
     }

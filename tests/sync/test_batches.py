@@ -259,3 +259,10 @@ def test_only_staff_may_start_or_read_batches(request, who, django_user_model):
     assert api.get("/api/v1/sync-status/batches").status_code == 403
     assert api.get("/api/v1/sync-status/list").status_code == 403
     assert not SyncBatch.objects.exists()
+
+
+def test_messages_are_in_english_when_the_client_asks(staff_api):
+    response = staff_api.post(
+        BATCH_URL, {"start_date": "2025-10-05", "end_date": "2025-10-01"}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.json()["message"] == "The start date must not be after the end date"

@@ -55,7 +55,7 @@
       batch.processed_days + "/" + batch.total_days + " " + text.days + " · " + batch.total_records + " " + text.records;
     var current = batch.current_date ? batch.current_date : "";
     if (batch.eta_seconds !== null && batch.eta_seconds !== undefined) {
-      current += (current ? " · " : "") + text.eta + " " + Math.round(batch.eta_seconds) + " " + text.seconds;
+      current += (current ? " · " : "") + text.eta.replace("%(seconds)s", String(Math.round(batch.eta_seconds)));
     }
     byId("running-current").textContent = current;
     byId("cancel-button").setAttribute("data-batch", String(batch.id));
