@@ -195,3 +195,42 @@ def test_job_that_exits_is_recorded_as_failed_not_timeout(declare_job):
         run_job("probe_job", "schedule")
 
     assert JobRun.objects.get(job_id="probe_job").status == JobRun.Status.FAILED
+
+
+def test_failed_run_can_be_retried_and_a_successful_one_cannot(
+    declare_job, staff_user, enqueue_in_process, django_capture_on_commit_callbacks
+):
+    attempts = iter([RuntimeError("first"), None])
+
+    def flaky() -> dict:
+        error = next(attempts)
+        if error:
+            raise error
+        return {"ok": True}
+
+    declare_job(flaky, id="probe_job")
+    failed = JobRun.objects.get(pk=run_job("probe_job", "schedule")["run_id"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retry = services.retry_run(run=failed, user=staff_user)
+
+    retry.refresh_from_db()
+    assert (retry.trigger, retry.retry_of, retry.triggered_by, retry.status) == ("retry", failed, staff_user, "success")
+    with pytest.raises(services.IllegalRunTransition):
+        services.retry_run(run=retry)
+
+
+def test_admin_retry_action_queues_a_retry_of_each_failed_run(client, staff_user, declare_job):
+    def broken() -> dict:
+        raise RuntimeError("boom")
+
+    declare_job(broken, id="probe_job")
+    failed = run_job("probe_job", "schedule")["run_id"]
+    ok = run_job("cleanup_old_job_runs", "schedule")["run_id"]
+    client.force_login(staff_user)
+
+    response = client.post("/admin/alerts/jobrun/", {"action": "retry", "_selected_action": [failed, ok]}, follow=True)
+
+    assert response.status_code == 200
+    retry = JobRun.objects.get(trigger="retry")
+    assert (retry.job_id, retry.retry_of_id, retry.status) == ("probe_job", failed, "queued")
