@@ -1,5 +1,7 @@
 """Registration of the registry into django-q2 schedules: idempotent, and staff edits survive."""
 
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -53,7 +55,7 @@ def test_staff_cron_and_disable_survive_registration(declare_job, staff_user):
     services.update_job_schedule(job_id="probe_job", cron="5 6 * * 1-5", enabled=False, user=staff_user)
 
     report = services.sync_schedules()
-    call_command("sync_jobs", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("sync_jobs", stdout=StringIO())
 
     schedule = schedule_of("probe_job")
     assert schedule.cron == "5 6 * * 1-5"
@@ -122,8 +124,6 @@ def test_migrate_registers_the_system_jobs():
 
 
 def test_run_job_command_runs_in_process_and_fails_loudly(declare_job):
-    from io import StringIO
-
     from django.core.management.base import CommandError
 
     from alerts.models import JobRun
