@@ -1,5 +1,7 @@
 """Scheduler REST API (staff only): status, jobs, runtime edits, manual runs, metrics."""
 
+import datetime
+
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -23,6 +25,17 @@ def _job_or_404(job_id: str) -> registry.JobSpec:
         return registry.get_job(job_id)
     except registry.UnknownJob:
         raise Http404(_("没有这个任务：%(job)s") % {"job": job_id}) from None
+
+
+def _local_times(value):
+    """Datetimes in plain dict answers rendered like the serializers render them (local time)."""
+    if isinstance(value, datetime.datetime):
+        return serializers.DateTimeField().to_representation(value)
+    if isinstance(value, dict):
+        return {key: _local_times(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_local_times(item) for item in value]
+    return value
 
 
 class RunSummarySerializer(serializers.Serializer):
@@ -126,7 +139,7 @@ class SchedulerStatusView(StaffAPIView):
         ),
     )
     def get(self, request):
-        return Response(selectors.scheduler_status())
+        return Response(_local_times(selectors.scheduler_status()))
 
 
 class JobListView(StaffAPIView):
@@ -228,7 +241,7 @@ class MetricsView(StaffAPIView):
         ),
     )
     def get(self, request):
-        return Response({"window": selectors.METRICS_WINDOW, "jobs": selectors.job_metrics()})
+        return Response(_local_times({"window": selectors.METRICS_WINDOW, "jobs": selectors.job_metrics()}))
 
 
 class PrometheusMetricsView(StaffAPIView):
