@@ -5,6 +5,7 @@ import math
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -143,7 +144,12 @@ class UploadView(APIView):
                 },
             )
         },
-        responses={200: dict, 400: dict, 403: dict, 413: dict},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+            413: OpenApiTypes.OBJECT,
+        },
     )
     def post(self, request):
         code, body = upload_from_request(request._request)
@@ -160,7 +166,11 @@ class UploadLinkSerializer(serializers.Serializer):
 class UploadLinkView(APIView):
     """POST /api/upload-links — staff and integrators with the `create_upload_link` permission."""
 
-    @extend_schema(summary="Create a signed upload link and its QR code", request=UploadLinkSerializer)
+    @extend_schema(
+        summary="Create a signed upload link and its QR code",
+        request=UploadLinkSerializer,
+        responses={201: OpenApiTypes.OBJECT},
+    )
     def post(self, request):
         if not access.may_create_links(request.user):
             raise exceptions.PermissionDenied(_("无权生成上传链接"))
@@ -192,6 +202,7 @@ class HistoryView(APIView):
     @extend_schema(
         summary="Upload history of one business document",
         parameters=[OpenApiParameter("sig", str, required=False)],
+        responses={200: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
     )
     def get(self, request, business_id: str):
         try:
@@ -221,7 +232,15 @@ class AdminRecordsView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(summary="Upload records (staff)", parameters=[OpenApiParameter("page", int)])
+    @extend_schema(
+        summary="Upload records (staff)",
+        parameters=[
+            OpenApiParameter(name, str, required=False)
+            for name in ("search", "doc_type", "product_type", "status", "start_date", "end_date")
+        ]
+        + [OpenApiParameter("page", int, required=False), OpenApiParameter("page_size", int, required=False)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         queryset = filtered_records(request).order_by("-upload_time", "-id")
         try:
@@ -245,7 +264,7 @@ class AdminRecordsView(APIView):
 class AdminStatisticsView(APIView):
     permission_classes = [IsStaffMember]
 
-    @extend_schema(summary="Upload statistics (staff)")
+    @extend_schema(summary="Upload statistics (staff)", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         return Response(selectors.statistics())
 
@@ -260,7 +279,9 @@ class AdminRetryView(APIView):
     permission_classes = [IsStaffMember]
     parser_classes = [JSONParser, FormParser]
 
-    @extend_schema(summary="Retry failed uploads (staff)", request=RetrySerializer)
+    @extend_schema(
+        summary="Retry failed uploads (staff)", request=RetrySerializer, responses={200: OpenApiTypes.OBJECT}
+    )
     def post(self, request):
         form = RetrySerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -282,6 +303,13 @@ class AdminExportView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(summary="Export upload records as ZIP (staff)", responses={(200, "application/zip"): bytes})
+    @extend_schema(
+        summary="Export upload records as ZIP (staff)",
+        parameters=[
+            OpenApiParameter(name, str, required=False)
+            for name in ("search", "doc_type", "product_type", "status", "start_date", "end_date")
+        ],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
     def get(self, request):
         return zip_response(filtered_records(request))
