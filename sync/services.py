@@ -146,8 +146,10 @@ def sync_day(
     result = DayResult(sync_date=business_date, status="success")
     last_beat = [started]
 
+    beat_every = min(HEARTBEAT_EVERY_S, lease_seconds() / 3)  # well inside the lease
+
     def beat() -> None:
-        if time.monotonic() - last_beat[0] < HEARTBEAT_EVERY_S:
+        if time.monotonic() - last_beat[0] < beat_every:
             return
         last_beat[0] = time.monotonic()
         SyncDay.objects.filter(sync_date=business_date).update(updated_at=timezone.now())
