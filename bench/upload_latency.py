@@ -5,6 +5,7 @@ on the cloud, so this measures receiving, validating, hashing, fsyncing and inse
 
     make run                                   # in another terminal (PORT=8000)
     .venv/bin/python bench/upload_latency.py   # --requests 100 --concurrency 4 --url http://...
+    .venv/bin/python bench/upload_latency.py --cloud-latency-ms 300,800   # a cloud that is not local
 
 The signed upload link is minted here with the deployment's secret key (run it from the checkout
 that `make run` uses, with the same DATA_DIR), or pass --token for an API token of a field user.
@@ -56,7 +57,18 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024 * 1024, help="bytes per file")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--token", help="API token of a field user instead of a signed link")
+    parser.add_argument(
+        "--cloud-latency-ms",
+        help="MIN,MAX: make the sandbox of `make run` answer like a remote cloud (sets its latency fault)",
+    )
+    parser.add_argument("--sandbox-url", default=f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT', '8765')}")
     args = parser.parse_args()
+
+    if args.cloud_latency_ms:
+        low, high = (int(v) for v in args.cloud_latency_ms.split(","))
+        httpx.post(
+            f"{args.sandbox_url}/__sandbox__/faults", json={"latency_ms": [low, high]}, timeout=10
+        ).raise_for_status()
 
     document = {"business_id": "1836660026080493581", "doc_number": "BENCH-0001", "doc_type": "销售"}
     headers = {"Accept": "application/json"}

@@ -209,11 +209,12 @@ class HistoryView(APIView):
             access.authorise(request._request, business_id=business_id)
         except access.NoAccess as refusal:
             return Response(error_body("permission_denied", str(refusal)), status=403)
-        records = list(selectors.document_history(business_id))
+        history = selectors.document_history(business_id)
+        records = list(history[: selectors.HISTORY_LIMIT])
         return Response(
             {
                 "business_id": business_id,
-                "total": len(records),
+                "total": history.count() if len(records) == selectors.HISTORY_LIMIT else len(records),
                 "has_unfinished": selectors.has_unfinished(records),
                 "records": [record_body(r) for r in records],
             }

@@ -9,9 +9,12 @@ from django.utils import timezone
 
 from uploads.models import UploadRecord, UploadStatus
 
+# A document has a handful of photos; the cap only protects the page from a runaway document.
+HISTORY_LIMIT = 200
+
 
 def document_history(business_id: str):
-    """The records of one business document, newest first."""
+    """The records of one business document, newest first (slice it to HISTORY_LIMIT to show)."""
     return UploadRecord.objects.alive().filter(business_id=business_id).order_by("-upload_time", "-id")
 
 

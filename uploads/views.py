@@ -104,7 +104,7 @@ def history_page(request, business_id: str):
         link = access.authorise(request, business_id=business_id)
     except access.NoAccess as refusal:
         return _refused(request, str(refusal))
-    records = list(selectors.document_history(business_id))
+    records = list(selectors.document_history(business_id)[: selectors.HISTORY_LIMIT])
     first = records[0] if records else None
     doc_type = link.doc_type if link else (first.doc_type if first else "")
     api_url = reverse("uploads:api-history", args=[business_id])
