@@ -125,10 +125,17 @@ class StagingUploadHandler(FileUploadHandler):
             self.file_name, self.content_type, self.charset, self.content_type_extra, directory
         )
         self.digest = hashlib.sha256()
+        self.written = 0
 
     def receive_data_chunk(self, raw_data, start):
-        self.digest.update(raw_data)
-        self.file.write(raw_data)
+        # Past MAX_FILE_SIZE the file will be refused anyway: stop spending disk on it (a chunked
+        # body has no Content-Length to refuse it by), but keep counting so its size is reported.
+        room = settings.MAX_FILE_SIZE + 1 - self.written
+        if room > 0:
+            kept = raw_data[:room]
+            self.digest.update(kept)
+            self.file.write(kept)
+            self.written += len(kept)
 
     def file_complete(self, file_size):
         self.file.flush()

@@ -169,3 +169,26 @@ def test_expired_link_is_refused(client, document):
     expired = signing.dumps(payload, salt=links.SALT)
     response = client.get("/uploads/", {**document, "sig": expired})
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_root_without_a_query_sends_people_to_sign_in_or_to_the_upload_page(rf, field_user):
+    from django.contrib.auth.models import AnonymousUser
+
+    anonymous = rf.get("/")
+    anonymous.user = AnonymousUser()
+    assert "/accounts/login/" in root_redirect(anonymous)["Location"]
+    member = rf.get("/")
+    member.user = field_user
+    assert root_redirect(member)["Location"] == "/uploads/"
+
+
+@pytest.mark.django_db
+def test_oversize_form_post_gets_a_413_page(client, signed_link, settings, document):
+    settings.MAX_FILE_SIZE = 1024
+    settings.MAX_FILES_PER_UPLOAD = 1
+    response = client.post(
+        signed_link.path(), {**document, "files": [SimpleUploadedFile("x.jpg", jpeg_bytes(4 * 1024 * 1024))]}
+    )
+    assert response.status_code == 413
+    assert not UploadRecord.objects.exists()

@@ -211,3 +211,21 @@ def test_refusal_is_in_english_when_asked(client, document):
     response = client.post("/api/upload", {**document, "files": [photo()]}, headers={"accept-language": "en"})
     assert response.status_code == 403
     assert "QR code" in response.json()["message"]
+
+
+@pytest.mark.django_db
+def test_more_files_than_django_accepts_is_a_400_not_a_500(client, field_user, document):
+    client.force_login(field_user)
+    response = post_upload(client, document, [photo(f"p{i}.jpg", jpeg_bytes(256)) for i in range(101)])
+    assert response.status_code == 400
+    assert not UploadRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_oversize_file_is_not_kept_in_full_while_it_is_received(client, field_user, document, settings):
+    settings.MAX_FILE_SIZE = 512 * 1024
+    client.force_login(field_user)
+    response = post_upload(client, document, [photo("big.jpg", jpeg_bytes(900 * 1024))])
+    assert response.status_code == 400
+    assert response.json()["errors"]["files"][0]["file_name"] == "big.jpg"
+    assert list(files.staging_dir().iterdir()) == []
