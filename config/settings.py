@@ -373,6 +373,14 @@ SYNC_PAGE_RETRY_BASE_S = envfloat("SYNC_PAGE_RETRY_BASE_S", 1.0)
 # A batch day task extends its lease while it works; a batch whose lease expired (its worker
 # died) is resumed by the recovery job, and a day left `syncing` that long may be taken over.
 SYNC_LEASE_S = envint("SYNC_LEASE_S", 300)
+# Batch, batch-day and day statuses are all called "status" in the API schema; name them.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "SyncBatchStatusEnum": "sync.models.BatchStatus",
+        "SyncBatchDayStatusEnum": "sync.models.BatchDayStatus",
+        "SyncDayStatusEnum": "sync.models.DayStatus",
+    }
+)
 
 # --- Scheduler (alerts/) ----------------------------------------------------------------------
 JOB_RUN_RETENTION_DAYS = envint("JOB_RUN_RETENTION_DAYS", 90)

@@ -8,7 +8,7 @@ import django_filters
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -40,6 +40,49 @@ class EnvelopePagination(StandardPagination):
                 "records": data,
             }
         )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["status", "data"],
+            "properties": {
+                "status": {"type": "string", "example": "success"},
+                "data": {
+                    "type": "object",
+                    "properties": {
+                        "count": {"type": "integer"},
+                        "page": {"type": "integer"},
+                        "page_size": {"type": "integer"},
+                        "next": {"type": "string", "nullable": True, "format": "uri"},
+                        "previous": {"type": "string", "nullable": True, "format": "uri"},
+                        "records": schema,
+                    },
+                },
+            },
+        }
+
+
+def envelope_schema(name: str, fields: dict):
+    """The OpenAPI shape of {"status": "success", "data": {...fields}}."""
+    return inline_serializer(
+        name, {"status": serializers.CharField(), "data": inline_serializer(f"{name}Data", fields)}
+    )
+
+
+def envelope_of(serializer_class, name: str):
+    return inline_serializer(name, {"status": serializers.CharField(), "data": serializer_class()})
+
+
+BATCH_STARTED = envelope_schema(
+    "BatchStarted",
+    {
+        "batch_id": serializers.IntegerField(allow_null=True),
+        "days": serializers.IntegerField(),
+        "status": serializers.CharField(required=False),
+        "skipped": serializers.BooleanField(required=False),
+        "message": serializers.CharField(),
+    },
+)
 
 
 class BatchAlreadyRunningError(exceptions.APIException):
@@ -228,7 +271,7 @@ class SyncDateView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=SyncDateRequest)
+    @extend_schema(request=SyncDateRequest, responses=BATCH_STARTED)
     def post(self, request):
         params = SyncDateRequest(data=request.data)
         params.is_valid(raise_exception=True)
@@ -346,7 +389,7 @@ class SyncBatchStartView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=BatchRequest)
+    @extend_schema(request=BatchRequest, responses=BATCH_STARTED)
     def post(self, request):
         params = BatchRequest(data=request.data)
         params.is_valid(raise_exception=True)
@@ -391,7 +434,7 @@ class SyncBatchDetailView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(responses=SyncBatchDetailSerializer)
+    @extend_schema(responses=envelope_of(SyncBatchDetailSerializer, "SyncBatchDetailEnvelope"))
     def get(self, request, batch_id: int):
         batch = get_object_or_404(SyncBatch.objects.select_related("created_by"), pk=batch_id)
         return envelope(SyncBatchDetailSerializer(batch).data)
@@ -402,7 +445,7 @@ class SyncBatchCancelView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=None, responses=SyncBatchSerializer)
+    @extend_schema(request=None, responses=envelope_of(SyncBatchSerializer, "SyncBatchCancelEnvelope"))
     def post(self, request, batch_id: int):
         get_object_or_404(SyncBatch, pk=batch_id)
         batch = _call(services.cancel_batch, batch_id=batch_id)
@@ -414,7 +457,7 @@ class SyncBatchRetryView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=None, responses=SyncBatchSerializer)
+    @extend_schema(request=None, responses=envelope_of(SyncBatchSerializer, "SyncBatchRetryEnvelope"))
     def post(self, request, batch_id: int):
         get_object_or_404(SyncBatch, pk=batch_id)
         batch = _call(services.retry_batch, batch_id=batch_id)
