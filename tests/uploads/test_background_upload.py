@@ -267,3 +267,14 @@ def test_backoff_grows_exponentially_with_jitter_and_honours_retry_after(setting
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(delays) > 1, "jittered"
     assert services.retry_delay_s(1, retry_after=300) == 300
+
+
+@pytest.mark.django_db
+def test_jobs_are_registered_with_the_scheduler_and_return_a_summary():
+    from alerts import registry
+    from uploads import jobs
+
+    ids = {spec.id for spec in registry.all_jobs()}
+    assert {"recover_stalled_uploads", "purge_uploaded_local_copies"} <= ids
+    assert jobs.recover_stalled_uploads() == {"recovered_uploading": 0, "requeued_pending": 0, "dispatched": 0}
+    assert jobs.purge_uploaded_local_copies() == {"purged": 0}
