@@ -4,9 +4,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import views
+from uploads.views import root_redirect
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # Printed QR codes of the original system point at /?business_id=…: keep them working.
+    path("", root_redirect, name="root"),
+    path("home/", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

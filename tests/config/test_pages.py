@@ -28,7 +28,8 @@ def test_login_page_speaks_english_when_asked(client):
 def test_login_then_home_page(client, field_user):
     response = client.post("/accounts/login/", {"username": "field1", "password": "pw-field1"})
     assert response.status_code == 302
-    assert client.get("/").status_code == 200
+    assert response["Location"] == "/home/"
+    assert client.get("/home/").status_code == 200
 
 
 def test_log_lines_are_json_with_the_request_id():
@@ -56,3 +57,22 @@ def test_forged_request_ids_are_replaced():
     request = RequestFactory().get("/", HTTP_X_REQUEST_ID='x"\n{"level":"ERROR"}')
     response = RequestIdMiddleware(lambda r: HttpResponse())(request)
     assert response["X-Request-ID"].isalnum()
+
+
+@pytest.mark.django_db
+def test_home_lists_what_each_kind_of_user_may_open(client, field_user, staff_user, outsider):
+    client.force_login(field_user)
+    html = client.get("/home/").content.decode()
+    assert "/uploads/" in html and "/scheduler/" not in html
+    client.force_login(staff_user)
+    html = client.get("/home/").content.decode()
+    assert all(path in html for path in ("/uploads/", "/sync/", "/scheduler/", "/admin/"))
+    client.force_login(outsider)
+    assert "尚未分配权限" in client.get("/home/").content.decode()
+
+
+@pytest.mark.django_db
+def test_root_keeps_the_query_of_old_qr_codes(client):
+    response = client.get("/?business_id=1&doc_number=SO1&doc_type=%E9%94%80%E5%94%AE")
+    assert response.status_code == 302
+    assert response["Location"] == "/uploads/?business_id=1&doc_number=SO1&doc_type=%E9%94%80%E5%94%AE"
