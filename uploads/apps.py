@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class UploadsConfig(AppConfig):
     name = "uploads"
     verbose_name = _("单据图片上传")
+    # Staff see, retry (change), soft-delete and export upload records, and print upload QR codes.
+    # Records are only created by uploads, never added by hand. Field users upload through pages
+    # and the API, which check the group themselves; they need no admin permission.
+    group_permissions = {
+        "staff": ["view_uploadrecord", "change_uploadrecord", "delete_uploadrecord", "create_upload_link"],
+    }

@@ -111,3 +111,18 @@ def test_groups_survive_a_flush_of_the_database():
 
     call_command("flush", verbosity=0, interactive=False)
     assert set(Group.objects.values_list("name", flat=True)) >= {"field", "staff"}
+
+
+@pytest.mark.django_db
+def test_staff_group_holds_the_permissions_apps_declare():
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    granted = set(Group.objects.get(name="staff").permissions.values_list("content_type__app_label", "codename"))
+    declared = {
+        (config.label, codename)
+        for config in apps.get_app_configs()
+        for codename in getattr(config, "group_permissions", {}).get("staff", [])
+    }
+    assert declared
+    assert declared <= granted
