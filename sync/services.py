@@ -121,9 +121,7 @@ def _claim_day(business_date: date, *, force: bool) -> str:
     return "skipped" if current == DayStatus.SUCCESS and not force else "busy"
 
 
-def sync_day(
-    *, business_date: date, force: bool = False, heartbeat: Callable[[], None] | None = None, client=None
-) -> DayResult:
+def sync_day(*, business_date: date, force: bool = False, heartbeat: Callable[[], None] | None = None) -> DayResult:
     """Sync every declared document type of one business day; a success day is skipped unless `force`.
 
     The outcome is saved on the day's `SyncDay` row and returned. ERP failures are recorded, not
@@ -157,10 +155,9 @@ def sync_day(
             heartbeat()
 
     try:
-        if client is None:
-            from yonyou.client import get_client
+        from yonyou.client import get_client
 
-            client = get_client()
+        client = get_client()
         for spec in DOCUMENT_SPECS:
             fetched, written, errors = _sync_document_type(spec, business_date, client=client, beat=beat)
             result.total_records += fetched
@@ -380,7 +377,9 @@ def run_batch_step(*, batch_id: int) -> str:
             lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds()), heartbeat_at=timezone.now()
         )
 
-    result = sync_day(business_date=day.sync_date, force=batch.force, heartbeat=extend_lease)
+    result = _finished_before_crash(day) or sync_day(
+        business_date=day.sync_date, force=batch.force, heartbeat=extend_lease
+    )
 
     counters = {
         "success": {"success_days": F("success_days") + 1},
@@ -410,6 +409,29 @@ def run_batch_step(*, batch_id: int) -> str:
         else:
             transaction.on_commit(lambda: _enqueue_step(batch_id))
     return result.status
+
+
+def _finished_before_crash(day: SyncBatchDay) -> DayResult | None:
+    """The outcome of a day whose sync completed but whose worker died before the batch took note
+    (the day row finished after this batch started the day): taken as is, not synced again."""
+    if day.status != BatchDayStatus.SYNCING or day.started_at is None:
+        return None
+    done = SyncDay.objects.filter(
+        sync_date=day.sync_date, status__in=(DayStatus.SUCCESS, DayStatus.FAILED), end_time__gte=day.started_at
+    ).first()
+    if done is None:
+        return None
+    return DayResult(
+        sync_date=done.sync_date,
+        status=done.status,
+        total_records=done.total_records,
+        success_count=done.success_count,
+        failed_count=done.failed_count,
+        document_counts=done.document_counts,
+        duration_seconds=done.duration_seconds or 0.0,
+        error_code=done.error_code,
+        error_message=done.error_message,
+    )
 
 
 def _finish_batch(batch_id: int, *, cancelled: bool = False) -> None:

@@ -91,3 +91,25 @@ def test_finished_batches_are_never_resumed(sandbox):
     SyncBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(days=1))
     assert services.resume_interrupted_batches() == []
     assert tasks.sync_batch_step(batch.pk) == "not_claimed"
+
+
+def test_a_day_that_finished_just_before_the_crash_is_taken_as_done_not_synced_again(sandbox):
+    sandbox.faults(records_per_day=9)
+    batch = services.start_batch(start_date=START, end_date=START + timedelta(days=1))
+    # The worker started day 1, synced it completely, and died before updating the batch.
+    started = timezone.now() - timedelta(minutes=2)
+    SyncBatchDay.objects.filter(batch=batch, sync_date=START).update(status="syncing", attempts=1, started_at=started)
+    services.sync_day(business_date=START)
+    SyncBatch.objects.filter(pk=batch.pk).update(
+        status="syncing", lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert services.resume_interrupted_batches() == [batch.pk]
+    batch = run_batch(batch.pk)
+
+    assert batch.status == BatchStatus.SUCCESS
+    assert (batch.success_days, batch.skipped_days) == (2, 0)
+    day1 = batch.days.get(sync_date=START)
+    assert day1.records == 9 * 6
+    assert SyncDay.objects.get(sync_date=START).attempts == 1, "not fetched again"
+    assert batch.total_records == 2 * 9 * 6
