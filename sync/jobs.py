@@ -14,7 +14,15 @@ from sync import services
     risk="medium",
     sla_s=1800,
     reads=["yonyou:documents"],
-    writes=["daily_sync_status", "sync_salesorder"],
+    writes=[
+        "daily_sync_status",
+        "sync_salesorder",
+        "sync_purchaseorder",
+        "sync_purchasearrival",
+        "sync_receivable",
+        "sync_materialstock",
+        "sync_productionorder",
+    ],
     description="同步昨天（业务日期）的全部 ERP 单据；即使该日期已同步过也重新同步，以收到当天的修改",
 )
 def sync_yesterday() -> dict:
@@ -35,7 +43,7 @@ def sync_yesterday() -> dict:
     category="检查",
     risk="low",
     sla_s=60,
-    reads=["sync_syncbatch"],
+    reads=["sync_syncbatch", "sync_syncbatchday"],
     writes=["sync_syncbatch"],
     description="找出进程中断（租约过期）或任务丢失的批量同步，从第一个未完成的日期继续",
 )
