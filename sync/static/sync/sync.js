@@ -121,6 +121,10 @@
       });
   });
 
+  byId("day-filter").querySelector("select").addEventListener("change", function (event) {
+    event.target.form.submit();
+  });
+
   if (config.activeBatchId) {
     poll(config.activeBatchId);
   }
