@@ -27,6 +27,10 @@ from sync import services
 )
 def sync_yesterday() -> dict:
     result = services.sync_yesterday()
+    if result.status == "failed":
+        # The run is recorded as failed (and alerted on) by the scheduler; the day row keeps the
+        # error for the sync page and a retry.
+        raise services.NightlySyncFailed(f"{result.sync_date}: [{result.error_code}] {result.error_message}")
     return {
         "date": result.sync_date.isoformat(),
         "status": result.status,

@@ -73,6 +73,10 @@ class IllegalBatchTransition(SyncError):
     pass
 
 
+class NightlySyncFailed(Exception):
+    """The nightly sync of yesterday failed; the message names the day and the ERP's error."""
+
+
 def lease_seconds() -> float:
     return float(settings.SYNC_LEASE_S)
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from alerts import registry
-from sync import jobs
+from sync import jobs, services
 from sync.models import SalesOrder, SyncDay
 
 
@@ -35,3 +35,14 @@ def test_the_nightly_job_syncs_yesterday_even_if_it_was_synced_before(sandbox):
     assert second["status"] == "success"
     assert SyncDay.objects.get(sync_date=yesterday).attempts == 2
     assert SalesOrder.objects.filter(business_date=yesterday).count() == 7
+
+
+@pytest.mark.django_db
+def test_the_nightly_job_fails_loudly_when_yesterday_cannot_be_synced(sandbox):
+    yesterday = timezone.localdate() - timedelta(days=1)
+    sandbox.faults(fail_dates=[yesterday.isoformat()])
+
+    with pytest.raises(services.NightlySyncFailed, match="http_500"):
+        jobs.sync_yesterday()
+
+    assert SyncDay.objects.get(sync_date=yesterday).status == "failed"
