@@ -3,10 +3,10 @@
     .venv/bin/python bench/sync_throughput.py [--days 3] [--per-day 10000] [--concurrency 4]
 
 Starts its own sandbox process on a free port and, unless DATABASE_URL is set, a fresh SQLite
-database in a temporary DATA_DIR; migrates it and empties the synced tables; then syncs `--days` business days (every declared
-document type, `--per-day` records per type per day) through `sync.services.sync_day`, exactly as
-a batch day task does, and prints records/s. A second pass re-syncs the same days with `force`
-(every row is an update) to show the upsert path too.
+database in a temporary DATA_DIR; migrates it and empties the synced tables; then syncs `--days`
+business days (every declared document type, `--per-day` records per type per day) through
+`sync.services.sync_day`, exactly as a batch day task does, and prints records/s. A second pass
+re-syncs the same days with `force` (every row is an update) to show the upsert path too.
 """
 
 import argparse
