@@ -244,6 +244,7 @@ class SyncBatch(models.Model):
     duration_seconds = models.FloatField(_("耗时（秒）"), default=0)
     # Who is working on the batch: a day task holds the lease while it syncs one day. A lease
     # that expired belongs to a worker that died; the recovery job then resumes the batch.
+    lease_token = models.CharField(_("租约标识"), max_length=32, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(_("租约到期"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(_("最近进展"), default=timezone.now)
     error_message = models.TextField(_("错误信息"), blank=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -337,18 +338,26 @@ def _enqueue_step(batch_id: int) -> None:
     tasks.enqueue_batch_step(batch_id)
 
 
-def _release(batch_id: int, **changes) -> int:
-    return SyncBatch.objects.filter(pk=batch_id).update(lease_expires_at=None, heartbeat_at=timezone.now(), **changes)
-
-
-def _claim_batch(batch_id: int) -> bool:
-    """Take the batch's lease if it is active and no live worker holds it."""
-    now = timezone.now()
+def _release(batch_id: int, token: str, **changes) -> bool:
+    """Give the lease back with `changes`, only if `token` still holds it (it may have expired
+    and been taken over by another worker, whose work then counts instead)."""
     return bool(
+        SyncBatch.objects.filter(pk=batch_id, lease_token=token).update(
+            lease_token="", lease_expires_at=None, heartbeat_at=timezone.now(), **changes
+        )
+    )
+
+
+def _claim_batch(batch_id: int) -> str | None:
+    """Take the batch's lease if it is active and no live worker holds it; returns its token."""
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    claimed = (
         SyncBatch.objects.filter(pk=batch_id, status__in=ACTIVE_BATCH_STATUSES)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
-        .update(lease_expires_at=now + timedelta(seconds=lease_seconds()), heartbeat_at=now)
+        .update(lease_token=token, lease_expires_at=now + timedelta(seconds=lease_seconds()), heartbeat_at=now)
     )
+    return token if claimed else None
 
 
 def run_batch_step(*, batch_id: int) -> str:
@@ -357,15 +366,16 @@ def run_batch_step(*, batch_id: int) -> str:
     Returns what happened: "not_claimed" (finished, or another worker holds it), "cancelled",
     "finished", or the day's status. Safe to run twice: the lease admits one worker at a time.
     """
-    if not _claim_batch(batch_id):
+    token = _claim_batch(batch_id)
+    if token is None:
         return "not_claimed"
     batch = SyncBatch.objects.get(pk=batch_id)
     if batch.cancel_requested:
-        _finish_batch(batch_id, cancelled=True)
+        _finish_batch(batch_id, token, cancelled=True)
         return "cancelled"
     day = batch.days.filter(status__in=UNFINISHED_DAY_STATUSES).order_by("sync_date").first()
     if day is None:
-        _finish_batch(batch_id)
+        _finish_batch(batch_id, token)
         return "finished"
 
     now = timezone.now()
@@ -377,21 +387,40 @@ def run_batch_step(*, batch_id: int) -> str:
         SyncBatch.objects.filter(pk=batch_id).update(status=BatchStatus.SYNCING, current_date=day.sync_date)
 
     def extend_lease() -> None:
-        SyncBatch.objects.filter(pk=batch_id).update(
+        SyncBatch.objects.filter(pk=batch_id, lease_token=token).update(
             lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds()), heartbeat_at=timezone.now()
         )
 
     result = _finished_before_crash(day) or sync_day(
         business_date=day.sync_date, force=batch.force, heartbeat=extend_lease
     )
+    if not record_batch_day(batch_id=batch_id, token=token, day_id=day.pk, result=result):
+        logger.warning("sync batch lease lost; day left to its new holder", extra={"batch_id": batch_id})
+        return "lease_lost"
+    return result.status
 
+
+def record_batch_day(*, batch_id: int, token: str, day_id: int, result: DayResult) -> bool:
+    """Record a day's outcome on the batch, finish the batch or enqueue its next step.
+
+    Refused (False, nothing written) when `token` no longer holds the batch's lease.
+    """
     counters = {
         "success": {"success_days": F("success_days") + 1},
         "failed": {"failed_days": F("failed_days") + 1},
         "skipped": {"skipped_days": F("skipped_days") + 1},
     }[result.status]
     with transaction.atomic():
-        SyncBatchDay.objects.filter(pk=day.pk).update(
+        # Counted while still holding the lease: the lease is kept until the batch is finished.
+        held = SyncBatch.objects.filter(pk=batch_id, lease_token=token).update(
+            processed_days=F("processed_days") + 1,
+            total_records=F("total_records") + result.success_count,
+            heartbeat_at=timezone.now(),
+            **counters,
+        )
+        if not held:
+            return False
+        SyncBatchDay.objects.filter(pk=day_id).update(
             status=result.status,
             records=result.success_count,
             failed_records=result.failed_count,
@@ -400,19 +429,14 @@ def run_batch_step(*, batch_id: int) -> str:
             error_code=result.error_code,
             error_message=result.error_message,
         )
-        _release(
-            batch_id,
-            processed_days=F("processed_days") + 1,
-            total_records=F("total_records") + result.success_count,
-            **counters,
-        )
-        remaining = batch.days.filter(status__in=UNFINISHED_DAY_STATUSES).exists()
+        remaining = SyncBatchDay.objects.filter(batch_id=batch_id, status__in=UNFINISHED_DAY_STATUSES).exists()
         cancelled = SyncBatch.objects.filter(pk=batch_id, cancel_requested=True).exists()
         if cancelled or not remaining:
-            _finish_batch(batch_id, cancelled=cancelled)
+            _finish_batch(batch_id, token, cancelled=cancelled)
         else:
+            _release(batch_id, token)
             transaction.on_commit(lambda: _enqueue_step(batch_id))
-    return result.status
+    return True
 
 
 def _finished_before_crash(day: SyncBatchDay) -> DayResult | None:
@@ -438,8 +462,8 @@ def _finished_before_crash(day: SyncBatchDay) -> DayResult | None:
     )
 
 
-def _finish_batch(batch_id: int, *, cancelled: bool = False) -> None:
-    """Close an active batch: cancelled, or success/partial/failed from its day counts."""
+def _finish_batch(batch_id: int, token: str, *, cancelled: bool = False) -> None:
+    """Close an active batch whose lease `token` holds: cancelled, or success/partial/failed."""
     with transaction.atomic():
         batch = SyncBatch.objects.get(pk=batch_id)
         if batch.status not in ACTIVE_BATCH_STATUSES:
@@ -465,14 +489,16 @@ def _finish_batch(batch_id: int, *, cancelled: bool = False) -> None:
                 "error": first_failure.error_message if first_failure else "",
             }
         worked = (now - batch.started_at).total_seconds() if batch.started_at else 0.0
-        _release(
+        if not _release(
             batch_id,
+            token,
             status=status,
             finished_at=now,
             current_date=None,
             duration_seconds=F("duration_seconds") + round(worked, 3),
             error_message=error,
-        )
+        ):
+            return
     logger.info("sync batch finished", extra={"batch_id": batch_id, "status": status})
 
 
@@ -484,8 +510,9 @@ def cancel_batch(*, batch_id: int) -> SyncBatch:
     SyncBatch.objects.filter(pk=batch_id, status__in=ACTIVE_BATCH_STATUSES).update(cancel_requested=True)
     # Nobody works on it right now (queued, or between two days): close it at once. A worker
     # that claims it later sees it finished and does nothing.
-    if _claim_batch(batch_id):
-        _finish_batch(batch_id, cancelled=True)
+    token = _claim_batch(batch_id)
+    if token:
+        _finish_batch(batch_id, token, cancelled=True)
     batch.refresh_from_db()
     logger.info("sync batch cancel requested", extra={"batch_id": batch_id, "status": batch.status})
     return batch
@@ -512,6 +539,7 @@ def retry_batch(*, batch_id: int) -> SyncBatch:
                 started_at=None,
                 finished_at=None,
                 error_message="",
+                lease_token="",
                 lease_expires_at=None,
                 heartbeat_at=timezone.now(),
             )
@@ -538,7 +566,7 @@ def resume_interrupted_batches() -> list[int]:
         still_interrupted = SyncBatch.objects.filter(pk=batch_id, status__in=ACTIVE_BATCH_STATUSES).filter(
             Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True, heartbeat_at__lt=stale)
         )
-        if still_interrupted.update(lease_expires_at=None, heartbeat_at=now):
+        if still_interrupted.update(lease_token="", lease_expires_at=None, heartbeat_at=now):
             transaction.on_commit(lambda batch_id=batch_id: _enqueue_step(batch_id))
             resumed.append(batch_id)
             logger.warning("sync batch resumed", extra={"batch_id": batch_id})

@@ -113,3 +113,19 @@ def test_a_day_that_finished_just_before_the_crash_is_taken_as_done_not_synced_a
     assert day1.records == 9 * 6
     assert SyncDay.objects.get(sync_date=START).attempts == 1, "not fetched again"
     assert batch.total_records == 2 * 9 * 6
+
+
+def test_a_worker_whose_lease_was_taken_over_cannot_record_its_day(sandbox):
+    batch = services.start_batch(start_date=START, end_date=START + timedelta(days=1))
+    stale_token = services._claim_batch(batch.pk)
+    # The worker stalled past its lease; the recovery job resumed the batch with a new worker.
+    SyncBatch.objects.filter(pk=batch.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert services._claim_batch(batch.pk) not in (None, stale_token)
+    day = SyncBatchDay.objects.get(batch=batch, sync_date=START)
+    late = services.DayResult(sync_date=START, status="success", success_count=99)
+
+    assert services.record_batch_day(batch_id=batch.pk, token=stale_token, day_id=day.pk, result=late) is False
+
+    batch.refresh_from_db()
+    assert (batch.processed_days, batch.total_records, batch.success_days) == (0, 0, 0)
+    assert SyncBatchDay.objects.get(pk=day.pk).status == "pending"
