@@ -76,3 +76,13 @@ def test_root_keeps_the_query_of_old_qr_codes(client):
     response = client.get("/?business_id=1&doc_number=SO1&doc_type=%E9%94%80%E5%94%AE")
     assert response.status_code == 302
     assert response["Location"] == "/uploads/?business_id=1&doc_number=SO1&doc_type=%E9%94%80%E5%94%AE"
+
+
+@pytest.mark.django_db
+def test_a_person_can_switch_the_language_and_back(client):
+    assert "登录云桥" in client.get("/accounts/login/").content.decode()
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert response.status_code == 302
+    html = client.get("/accounts/login/").content.decode()
+    assert "Sign in to Yunqiao" in html
+    assert 'value="zh-hans"' in html  # the way back
