@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from uploads import files
 from uploads.models import UploadRecord, UploadStatus
@@ -66,6 +67,10 @@ def headers() -> list[str]:
 def _text_cell(ws, value):
     """Strings are written as text; one that looks like a formula also gets Excel's quote prefix,
     so neither opening nor editing the cell ever runs it."""
+    if isinstance(value, str):
+        # Control characters (accepted in a doc_number, or sent by Yonyou in an error text) are
+        # illegal in a worksheet: openpyxl would raise and cut every export with that row short.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         cell = WriteOnlyCell(ws, value=value)
         cell.data_type = "s"

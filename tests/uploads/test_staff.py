@@ -247,3 +247,18 @@ def test_abandoned_export_leaves_no_temp_files(staff_api, make_records):
     next(stream)
     response.close()  # the client went away mid-download
     assert set(tmp.iterdir()) - before == set()
+
+
+@pytest.mark.django_db
+def test_export_of_text_with_control_characters_still_completes(staff_api, make_records):
+    # A scanner's vertical tab in a doc_number is accepted by the upload; a worksheet refuses it.
+    make_records(1, doc_number="SO\x0b1")
+    ok = make_records(1, doc_number="SO2")[0]
+    set_status(ok, UploadStatus.FAILED, error_message="\x01=1+1")
+
+    archive = read_zip(staff_api.get("/api/admin/export"))
+
+    assert archive.testzip() is None
+    rows = {row[0].value: row for row in workbook_rows(archive)[1:]}
+    assert set(rows) == {"SO1", "SO2"}
+    assert rows["SO2"][10].value == "=1+1" and rows["SO2"][10].data_type == "s"
