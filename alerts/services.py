@@ -32,6 +32,8 @@ KILL_GRACE_S = 30
 MAX_ERROR_CHARS = 2_000
 MAX_TRACEBACK_CHARS = 20_000
 MAX_MISSED_COUNTED = 10_000
+# What `_claim` answers when another delivery of the same task claimed the run first.
+TAKEN_BY_ANOTHER_WORKER = -1
 
 
 class InvalidCron(ValueError):
@@ -287,6 +289,9 @@ def execute_job(*, job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: 
             return run
 
     holder = _claim(run)
+    if holder == TAKEN_BY_ANOTHER_WORKER:
+        logger.info("job run already handled", extra={"job_id": job_id, "run_id": run.pk})
+        return run
     if holder is not None:
         _finish(
             run.pk,
@@ -299,8 +304,6 @@ def execute_job(*, job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: 
         run.refresh_from_db()
         logger.warning("job run skipped: already running", extra={"job_id": job_id, "run_id": run.pk})
         return run
-    if run.status != JobRun.Status.RUNNING:
-        return run  # another worker handled it meanwhile
 
     started = time.monotonic()
     try:
@@ -349,8 +352,9 @@ def execute_job(*, job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: 
 
 
 def _claim(run: JobRun) -> int | None:
-    """Move the run from queued to running. Returns None when claimed (or already taken by a
-    redelivery), else the id of the run that holds the job (0 if it finished meanwhile)."""
+    """Move the run from queued to running. Returns None when claimed, TAKEN_BY_ANOTHER_WORKER
+    when this very run was claimed by another delivery of its task, else the id of the run that
+    holds the job (0 if it finished meanwhile)."""
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -362,10 +366,10 @@ def _claim(run: JobRun) -> int | None:
             JobRun.objects.filter(job_id=run.job_id, status=JobRun.Status.RUNNING).values_list("pk", flat=True).first()
         )
         return holder or 0
-    if claimed:
-        run.status, run.started_at = JobRun.Status.RUNNING, now
-    else:
+    if not claimed:
         run.refresh_from_db()
+        return TAKEN_BY_ANOTHER_WORKER
+    run.status, run.started_at = JobRun.Status.RUNNING, now
     return None
 
 

@@ -90,3 +90,32 @@ def test_concurrent_starts_on_separate_connections_run_the_job_once(declare_job)
     assert answers["first"]["status"] == JobRun.Status.SUCCESS
     assert answers["second"]["status"] == JobRun.Status.SKIPPED
     assert executions == [1]
+
+
+@pytest.mark.django_db
+def test_queued_run_claimed_by_another_worker_first_is_not_run_again(declare_job):
+    """A redelivered task reads its run still queued, but another worker claims it just before."""
+    executions = []
+    declare_job(lambda: executions.append(1) or {}, id="probe_job")
+    run = JobRun.objects.create(job_id="probe_job", trigger="manual")
+    raced = []
+
+    def other_worker_claims_first(execute, sql, params, many, context):
+        if sql.startswith("UPDATE") and '"host"' in sql and not raced:
+            raced.append(1)  # the other worker's claim commits just before ours
+            execute(
+                'UPDATE "alerts_jobrun" SET "status" = %s, "host" = %s WHERE "id" = %s',
+                ["running", "other-worker", run.pk],
+                False,
+                context,
+            )
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(other_worker_claims_first):
+        run_job("probe_job", "manual", run.pk)
+
+    run.refresh_from_db()
+    assert raced == [1]
+    assert executions == []
+    assert (run.status, run.host) == (JobRun.Status.RUNNING, "other-worker")
+    assert not JobStats.objects.filter(job_id="probe_job").exists()
