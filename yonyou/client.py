@@ -5,6 +5,7 @@ Callers use `get_client()` and the three operations; they never see HTTP. Every 
 `RetryableError` or a `PermanentError` (yonyou.errors) with a stable `code`.
 """
 
+import contextlib
 import logging
 import os
 import threading
@@ -169,15 +170,16 @@ class YonyouClient:
 
     def access_token(self) -> str:
         """The tenant's token, shared by every process through Django's cache."""
-        cached = cache.get(TOKEN_CACHE_KEY)
-        if cached:
-            return cached
-        with self._token_lock:  # one refresh at a time in this process
-            return cache.get(TOKEN_CACHE_KEY) or self._fetch_token()
+        with _token_cache_errors():
+            cached = cache.get(TOKEN_CACHE_KEY)
+            if cached:
+                return cached
+            with self._token_lock:  # one refresh at a time in this process
+                return cache.get(TOKEN_CACHE_KEY) or self._fetch_token()
 
     def _refresh_token(self, rejected: str) -> str:
         """Replace a token Yonyou rejected, unless another thread already did."""
-        with self._token_lock:
+        with _token_cache_errors(), self._token_lock:
             current = cache.get(TOKEN_CACHE_KEY)
             if current and current != rejected:
                 return current
@@ -309,6 +311,20 @@ class YonyouClient:
                     self._http = httpx.Client(limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
                     self._pid = os.getpid()
         return self._http
+
+
+@contextlib.contextmanager
+def _token_cache_errors():
+    """The shared token cache (Redis or a database table) failing is a token failure: transient,
+    so typed retryable here rather than escaping as an untyped error that callers give up on."""
+    try:
+        yield
+    except errors.YonyouError:
+        raise
+    except Exception as exc:
+        raise RetryableError(
+            errors.TOKEN_REFRESH_FAILED, f"the shared token cache failed ({type(exc).__name__})"
+        ) from None
 
 
 def _timeout() -> httpx.Timeout:

@@ -5,6 +5,7 @@ import hashlib
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from uploads import files, services, tasks
@@ -122,6 +123,26 @@ def test_expired_token_is_refreshed_once_then_upload_succeeds(sandbox, make_reco
     state = sandbox.state()
     assert state["tokens_issued"] == 2
     assert len(state["files"]) == 2
+
+
+@pytest.mark.django_db
+def test_token_cache_outage_is_retried_later_not_failed(sandbox, make_records):
+    from tests.conftest import free_port
+
+    record = make_records(1)[0]
+    dead_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+
+    with override_settings(CACHES=dead_cache):
+        assert tasks.upload_record(record.pk) == UploadStatus.PENDING
+
+    record = reload(record)
+    assert (record.retry_count, record.error_code) == (1, "token_refresh_failed")
+    assert record.next_attempt_at is not None
 
 
 @pytest.mark.django_db

@@ -12,6 +12,7 @@ from datetime import date
 
 import httpx
 import pytest
+from django.test import override_settings
 
 from tests.conftest import REPO_ROOT, SandboxControl, free_port, wait_until
 from yonyou.client import YonyouClient, get_client
@@ -106,6 +107,19 @@ def test_an_unreachable_gateway_is_retryable(sandbox, settings):
     with pytest.raises(RetryableError) as down:
         upload(get_client())
     assert down.value.code == "token_refresh_failed"
+
+
+def test_an_unreachable_token_cache_is_retryable(sandbox):
+    dead_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+    with override_settings(CACHES=dead_cache), pytest.raises(RetryableError) as down:
+        upload(get_client())
+    assert down.value.code == "token_refresh_failed"
+    assert sandbox.state()["files"] == []
 
 
 def test_an_unknown_api_path_is_permanent(sandbox, settings):
