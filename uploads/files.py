@@ -174,7 +174,7 @@ def absolute_path(relative_path: str) -> Path:
 def store(fileobj: BinaryIO, *, name: str) -> StoredFile:
     """Copy an uploaded file under `name`, fsynced, so it survives a crash right after we answer.
 
-    The caller fsyncs `upload_dir()` once after storing a request's files (`sync_directory`)."""
+    The caller fsyncs the files' directory once after storing a request's files (`sync_directory`)."""
     directory = upload_dir()
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / name

@@ -124,7 +124,9 @@ def accept_upload(
         for upload in uploads:
             name = files.generated_name(doc_number, files.extension_of(upload.name))
             stored.append((upload, files.store(upload, name=name)))
-        files.sync_directory(files.upload_dir())
+        # The directories the files are in: `upload_dir()` asked again could be next month's.
+        for directory in {files.absolute_path(saved.relative_path).parent for _upload, saved in stored}:
+            files.sync_directory(directory)
         now = timezone.now()
         rows = [
             UploadRecord(

@@ -229,3 +229,26 @@ def test_oversize_file_is_not_kept_in_full_while_it_is_received(client, field_us
     assert response.status_code == 400
     assert response.json()["errors"]["files"][0]["file_name"] == "big.jpg"
     assert list(files.staging_dir().iterdir()) == []
+
+
+@pytest.mark.django_db
+def test_upload_as_the_month_turns_is_kept_in_the_directory_it_was_stored_in(make_records):
+    import datetime
+    from unittest import mock
+
+    from django.conf import settings
+
+    # The clock turns to November (Asia/Shanghai) right after the file is written to October's
+    # directory: the request must still succeed and make that directory's entry durable.
+    october = datetime.datetime(2030, 10, 31, 15, 59, 59, tzinfo=datetime.UTC)
+    november = october + datetime.timedelta(seconds=2)
+    october_dir = settings.MEDIA_ROOT / "uploads" / "2030" / "10"
+
+    def clock():
+        return november if october_dir.exists() and any(october_dir.iterdir()) else october
+
+    with mock.patch("django.utils.timezone.now", clock):
+        (record,) = make_records(1)
+
+    assert files.absolute_path(record.local_file_path).parent == october_dir
+    assert files.absolute_path(record.local_file_path).read_bytes() == jpeg_bytes()
