@@ -263,7 +263,7 @@ class YonyouClient:
         try:
             body = response.json()
             detail = f" ({body.get('code')}: {body.get('message')})"
-        except ValueError:
+        except (ValueError, AttributeError):  # not JSON, or JSON that is not an object (a proxy's)
             pass
         raise PermanentError(f"http_{status}", f"Yonyou answered HTTP {status}{detail}", http_status=status)
 

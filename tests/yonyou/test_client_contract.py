@@ -130,6 +130,37 @@ def test_an_unknown_api_path_is_permanent(sandbox, settings):
     assert "310404" in missing.value.message
 
 
+def test_a_refusal_whose_body_is_not_a_json_object_is_still_a_typed_error(sandbox, settings):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class ProxyRefusal(BaseHTTPRequestHandler):
+        """A proxy in front of the gateway that answers 403 with a bare JSON string."""
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'"forbidden"'
+            self.send_response(403)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), ProxyRefusal)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    settings.YONYOU_GATEWAY_URL = f"http://127.0.0.1:{proxy.server_address[1]}/iuap-api-gateway"
+    try:
+        with pytest.raises(PermanentError) as refused:
+            get_client().list_documents(doc_type="sales_order", business_date=DAY)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert refused.value.code == "http_403"
+
+
 def test_a_validation_error_in_the_envelope_is_permanent(sandbox):
     with pytest.raises(PermanentError) as invalid:
         get_client().upload_attachment(
