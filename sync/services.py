@@ -333,9 +333,17 @@ def start_batch(
 
 
 def _enqueue_step(batch_id: int) -> None:
+    """Queue the batch's next step. A broker that cannot be reached does not fail the caller:
+    the batch row is committed, keeps the error, and the recovery sweep enqueues it later."""
     from sync import tasks
 
-    tasks.enqueue_batch_step(batch_id)
+    try:
+        tasks.enqueue_batch_step(batch_id)
+    except Exception as exc:
+        logger.exception("sync batch step could not be enqueued", extra={"batch_id": batch_id})
+        SyncBatch.objects.filter(pk=batch_id, status__in=ACTIVE_BATCH_STATUSES).update(
+            error_message=_("无法放入任务队列，稍后将自动重试：%(error)s") % {"error": f"{type(exc).__name__}: {exc}"}
+        )
 
 
 def _release(batch_id: int, token: str, **changes) -> bool:

@@ -129,3 +129,30 @@ def test_a_worker_whose_lease_was_taken_over_cannot_record_its_day(sandbox):
     batch.refresh_from_db()
     assert (batch.processed_days, batch.total_records, batch.success_days) == (0, 0, 0)
     assert SyncBatchDay.objects.get(pk=day.pk).status == "pending"
+
+
+def test_a_batch_started_while_the_broker_is_down_is_accepted_and_resumed_later(
+    staff_api, sandbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django_q.conf import Conf
+
+    with monkeypatch.context() as broker_down:
+        # django-q2 pointed at a Redis that is not there (port 1 refuses connections).
+        broker_down.setattr(Conf, "ORM", None)
+        broker_down.setattr(Conf, "REDIS", "redis://127.0.0.1:1/0")
+        with django_capture_on_commit_callbacks(execute=True):
+            response = staff_api.post(
+                "/api/v1/sync-status/sync/batch", {"start_date": str(START), "end_date": str(START)}, format="json"
+            )
+
+    assert response.status_code == 200
+    batch = SyncBatch.objects.get(pk=response.json()["data"]["batch_id"])
+    assert batch.status == BatchStatus.QUEUED
+    assert "Connection" in batch.error_message, "the queueing failure is kept on the batch"
+    # The broker is back: the recovery sweep enqueues the batch once its heartbeat is stale.
+    SyncBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks() as enqueued:
+        assert services.resume_interrupted_batches() == [batch.pk]
+    assert len(enqueued) == 1
+    batch = run_batch(batch.pk)
+    assert (batch.status, batch.error_message) == (BatchStatus.SUCCESS, "")
