@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -534,13 +534,21 @@ def retry_batch(*, batch_id: int) -> SyncBatch:
             if batch.status not in (BatchStatus.PARTIAL, BatchStatus.FAILED, BatchStatus.CANCELLED):
                 raise IllegalBatchTransition(_("只有部分失败、失败或已取消的批次可以重试"))
             again = batch.days.filter(status__in=(BatchDayStatus.FAILED, BatchDayStatus.CANCELLED))
-            failed = again.filter(status=BatchDayStatus.FAILED).count()
+            failed = again.filter(status=BatchDayStatus.FAILED).aggregate(days=Count("pk"), records=Sum("records"))
             again.update(
-                status=BatchDayStatus.PENDING, error_code="", error_message="", started_at=None, finished_at=None
+                status=BatchDayStatus.PENDING,
+                records=0,
+                failed_records=0,
+                error_code="",
+                error_message="",
+                started_at=None,
+                finished_at=None,
             )
             SyncBatch.objects.filter(pk=batch_id).update(
                 status=BatchStatus.QUEUED,
-                processed_days=F("processed_days") - failed,
+                processed_days=F("processed_days") - failed["days"],
+                # A day that failed midway counted what it had written; its re-run counts it again.
+                total_records=F("total_records") - (failed["records"] or 0),
                 failed_days=0,
                 cancel_requested=False,
                 attempts=F("attempts") + 1,

@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from sync.documents import DOCUMENT_SPECS
@@ -266,3 +266,23 @@ def test_messages_are_in_english_when_the_client_asks(staff_api):
         BATCH_URL, {"start_date": "2025-10-05", "end_date": "2025-10-01"}, format="json", HTTP_ACCEPT_LANGUAGE="en"
     )
     assert response.json()["message"] == "The start date must not be after the end date"
+
+
+def test_retry_counts_the_records_of_a_day_that_failed_midway_only_once(staff_api, sandbox):
+    sandbox.faults(records_per_day=5)
+    batch_id = start(staff_api, START, START).json()["data"]["batch_id"]
+
+    def purchase_orders_cannot_be_written(execute, sql, params, many, context):
+        if sql.startswith('INSERT INTO "sync_purchaseorder"'):
+            raise DatabaseError("disk full")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(purchase_orders_cannot_be_written):
+        batch = run_batch(batch_id)
+    assert (batch.status, batch.total_records) == (BatchStatus.FAILED, 5), "the sales orders were written"
+
+    staff_api.post(f"/api/v1/sync-status/batches/{batch_id}/retry")
+    batch = run_batch(batch_id)
+
+    assert batch.status == BatchStatus.SUCCESS
+    assert batch.total_records == sum(day.records for day in batch.days.all()) == 5 * len(DOCUMENT_SPECS)
