@@ -157,7 +157,7 @@ class UploadView(APIView):
 
 
 class UploadLinkSerializer(serializers.Serializer):
-    business_id = serializers.RegexField(r"^\d{1,50}$")
+    business_id = serializers.RegexField(r"^[0-9]{1,50}$")  # \d would take full-width digits
     doc_number = serializers.CharField(max_length=100)
     doc_type = serializers.ChoiceField(choices=DocType.choices)
     expires_in_s = serializers.IntegerField(required=False, min_value=60)

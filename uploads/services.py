@@ -56,7 +56,8 @@ class UploadRejected(Exception):
 
 
 def validate_document(*, business_id: str, doc_number: str, doc_type: str, product_type: str | None) -> None:
-    if not business_id or not business_id.isdigit() or len(business_id) > 50:
+    # ASCII digits only: isdigit() alone takes an IME's full-width "１２３", which Yonyou does not.
+    if not business_id or not (business_id.isascii() and business_id.isdigit()) or len(business_id) > 50:
         raise UploadRejected(_("business_id 必须为纯数字"), errors={"business_id": [_("必须为纯数字")]})
     if not doc_number or not doc_number.strip() or len(doc_number) > 100:
         raise UploadRejected(_("doc_number 不能为空"), errors={"doc_number": [_("不能为空，最长100个字符")]})

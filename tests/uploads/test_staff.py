@@ -133,6 +133,12 @@ def test_upload_links_api_answers_url_expiry_and_qr_svg(staff_api, client, docum
 
 
 @pytest.mark.django_db
+def test_upload_links_api_refuses_a_business_id_of_non_ascii_digits(staff_api, document):
+    response = staff_api.post("/api/upload-links", {**document, "business_id": "１２３"}, format="json")
+    assert response.status_code == 400
+
+
+@pytest.mark.django_db
 def test_field_members_may_not_create_links_or_use_the_admin_api(field_api, document):
     assert field_api.post("/api/upload-links", document, format="json").status_code == 403
     for path in ("/api/admin/records", "/api/admin/statistics", "/api/admin/export"):

@@ -121,6 +121,7 @@ def test_signed_in_user_outside_the_field_group_needs_a_link(client, outsider, d
         pytest.param({}, lambda: [photo(f"p{i}.jpg") for i in range(11)], "10", id="eleven-files"),
         pytest.param({}, lambda: [], "文件", id="no-files"),
         pytest.param({"business_id": "12a"}, lambda: [photo()], "business_id", id="business-id-not-digits"),
+        pytest.param({"business_id": "１２３"}, lambda: [photo()], "business_id", id="business-id-full-width-digits"),
         pytest.param({"doc_type": "采购"}, lambda: [photo()], "doc_type", id="unknown-doc-type"),
         pytest.param({"doc_number": "   "}, lambda: [photo()], "doc_number", id="blank-doc-number"),
     ],
