@@ -42,6 +42,10 @@ HEARTBEAT_EVERY_S = 5.0
 # Errors that are ours rather than the ERP's.
 INTERNAL_ERROR = "internal_error"
 DAY_BUSY = "day_busy"
+WORKER_LOST = "worker_lost"
+# A batch day whose worker died (or lost its lease) this many times is given up as failed, so
+# a day that always kills its worker cannot keep its batch, and every other batch, waiting.
+MAX_DAY_ATTEMPTS = 3
 
 
 class SyncError(Exception):
@@ -399,8 +403,10 @@ def run_batch_step(*, batch_id: int) -> str:
             lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds()), heartbeat_at=timezone.now()
         )
 
-    result = _finished_before_crash(day) or sync_day(
-        business_date=day.sync_date, force=batch.force, heartbeat=extend_lease
+    result = (
+        _finished_before_crash(day)
+        or _given_up_after_lost_workers(day)
+        or sync_day(business_date=day.sync_date, force=batch.force, heartbeat=extend_lease)
     )
     if not record_batch_day(batch_id=batch_id, token=token, day_id=day.pk, result=result):
         logger.warning("sync batch lease lost; day left to its new holder", extra={"batch_id": batch_id})
@@ -468,6 +474,25 @@ def _finished_before_crash(day: SyncBatchDay) -> DayResult | None:
         error_code=done.error_code,
         error_message=done.error_message,
     )
+
+
+def _given_up_after_lost_workers(day: SyncBatchDay) -> DayResult | None:
+    """A failed outcome for a day left `syncing` by MAX_DAY_ATTEMPTS workers that never finished
+    it; its day row, if no live worker holds it, records the failure too."""
+    if day.status != BatchDayStatus.SYNCING or day.attempts < MAX_DAY_ATTEMPTS:
+        return None
+    message = _("同步该日期的工作进程已中断 %(count)s 次（超时或被终止），不再自动重试") % {"count": day.attempts}
+    result = DayResult(sync_date=day.sync_date, status="failed", error_code=WORKER_LOST, error_message=message)
+    stale = timezone.now() - timedelta(seconds=lease_seconds())
+    SyncDay.objects.filter(sync_date=day.sync_date, status=DayStatus.SYNCING, updated_at__lt=stale).update(
+        status=DayStatus.FAILED,
+        end_time=timezone.now(),
+        error_code=result.error_code,
+        error_message=result.error_message,
+        updated_at=timezone.now(),
+    )
+    logger.warning("sync batch day given up", extra={"sync_date": str(day.sync_date), "attempts": day.attempts})
+    return result
 
 
 def _finish_batch(batch_id: int, token: str, *, cancelled: bool = False) -> None:

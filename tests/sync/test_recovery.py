@@ -156,3 +156,23 @@ def test_a_batch_started_while_the_broker_is_down_is_accepted_and_resumed_later(
     assert len(enqueued) == 1
     batch = run_batch(batch.pk)
     assert (batch.status, batch.error_message) == (BatchStatus.SUCCESS, "")
+
+
+def test_a_day_whose_worker_died_on_every_attempt_is_failed_with_an_error_and_the_batch_ends(sandbox):
+    """A day that kills its worker each time (say it outlasts the task timeout) must not keep the
+    batch running, and blocking every other batch, forever."""
+    batch = services.start_batch(start_date=START, end_date=START + timedelta(days=1))
+    SyncDay.objects.create(sync_date=START)
+    leave_mid_day(batch.pk, START)
+    SyncBatchDay.objects.filter(batch=batch, sync_date=START).update(attempts=services.MAX_DAY_ATTEMPTS)
+
+    assert services.resume_interrupted_batches() == [batch.pk]
+    batch = run_batch(batch.pk)
+
+    assert batch.status == BatchStatus.PARTIAL
+    assert (batch.success_days, batch.failed_days) == (1, 1)
+    given_up = batch.days.get(sync_date=START)
+    assert (given_up.status, given_up.error_code) == ("failed", "worker_lost")
+    assert given_up.error_message
+    day = SyncDay.objects.get(sync_date=START)
+    assert (day.status, day.error_code) == ("failed", "worker_lost")
