@@ -54,7 +54,7 @@ class JobSerializer(serializers.Serializer):
     name = serializers.CharField()
     category = serializers.CharField()
     risk = serializers.CharField()
-    sla_s = serializers.IntegerField()
+    sla_s = serializers.FloatField()
     description = serializers.CharField()
     cron = serializers.CharField()
     cron_description = serializers.CharField()

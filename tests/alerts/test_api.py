@@ -198,3 +198,11 @@ def test_status_shows_enabled_jobs_next_run_and_missed_schedules(staff_api, decl
     assert "queue_size" in body
     job = staff_api.get("/api/v1/scheduler/jobs/probe_job").json()
     assert job["overdue"] is True
+
+
+def test_a_fractional_sla_is_listed_as_declared(staff_api, declare_job):
+    declare_job(lambda: {}, id="probe_job", sla_s=2.5)
+
+    jobs = {row["id"]: row for row in staff_api.get("/api/v1/scheduler/jobs").json()}
+
+    assert jobs["probe_job"]["sla_s"] == 2.5
