@@ -1,6 +1,7 @@
 """POST /api/upload: who may upload, what is validated before anything is stored, what is stored."""
 
 import hashlib
+import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -253,3 +254,19 @@ def test_upload_as_the_month_turns_is_kept_in_the_directory_it_was_stored_in(mak
 
     assert files.absolute_path(record.local_file_path).parent == october_dir
     assert files.absolute_path(record.local_file_path).read_bytes() == jpeg_bytes()
+
+
+@pytest.mark.django_db
+def test_receiving_an_oversize_file_stops_writing_it_past_the_limit_but_reports_its_size(settings):
+    settings.MAX_FILE_SIZE = 512 * 1024
+    handler = files.StagingUploadHandler()
+    handler.new_file("files", "big.jpg", "image/jpeg", None)
+    chunk = jpeg_bytes(64 * 1024)
+    for _ in range(15):  # 960 KiB in all, as a chunked body would bring it
+        handler.receive_data_chunk(chunk, 0)
+    received = handler.file_complete(15 * len(chunk))
+    try:
+        assert received.size == 15 * len(chunk), "the real size, so the refusal names it"
+        assert os.path.getsize(received.temporary_file_path()) == settings.MAX_FILE_SIZE + 1
+    finally:
+        received.close()
