@@ -372,7 +372,13 @@ def _attempt(record: UploadRecord, lease: str) -> str:
         business_type = business_type_for(record.doc_type)
         if record.attempts > 1:
             # An earlier attempt may have reached the cloud before its worker died or timed out.
-            existing = _find_in_cloud(client, record, business_type)
+            try:
+                existing = _find_in_cloud(client, record, business_type)
+            except PermanentError as error:
+                # The check is best effort (the app may not be granted the list API): failing on
+                # it would fail this upload, and every staff retry of it, for good.
+                existing = None
+                logger.warning("attachment check refused, uploading anyway", extra={**log, "error_code": error.code})
             if existing is not None:
                 mark_success(record.pk, yonyou_file_id=existing, duration_ms=elapsed_ms())
                 logger.info("upload found already in Yonyou", extra=log)

@@ -207,6 +207,51 @@ def test_recovered_upload_that_had_reached_the_cloud_is_not_uploaded_again(sandb
 
 
 @pytest.mark.django_db
+def test_retry_uploads_even_when_the_attachment_list_api_is_not_authorised(sandbox, make_records, settings):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from yonyou.client import ATTACHMENTS_PATH
+
+    record = make_records(1)[0]
+    sandbox.faults(fail_rate=1, fail_status=503)
+    assert tasks.upload_record(record.pk) == UploadStatus.PENDING
+    make_due(record)
+
+    class TenantWithoutListApi(BaseHTTPRequestHandler):
+        """A gateway where the app may upload but was not granted the attachment list API."""
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.split("?")[0].endswith(ATTACHMENTS_PATH):
+                answer = {"code": "310037", "message": "API未授权"}
+            else:
+                answer = {"code": "200", "data": {"data": [{"id": "f1", "fileName": "x.jpg", "fileSize": 1}]}}
+            body = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    gateway = ThreadingHTTPServer(("127.0.0.1", 0), TenantWithoutListApi)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    settings.YONYOU_GATEWAY_URL = f"http://127.0.0.1:{gateway.server_address[1]}/iuap-api-gateway"
+    try:
+        outcome = tasks.upload_record(record.pk)
+    finally:
+        gateway.shutdown()
+        gateway.server_close()
+
+    assert outcome == UploadStatus.SUCCESS
+    assert reload(record).yonyou_file_id == "f1"
+
+
+@pytest.mark.django_db
 def test_pending_row_whose_task_vanished_is_enqueued_again(make_records, settings):
     record = make_records(1)[0]
     UploadRecord.objects.filter(pk=record.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))
