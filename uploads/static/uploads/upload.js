@@ -15,18 +15,8 @@
   var message = document.getElementById("result-message");
   var list = document.getElementById("result-list");
 
-  function el(tag, className, content) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (content !== undefined) node.textContent = content;
-    return node;
-  }
-
-  function size(bytes) {
-    if (bytes < 1024) return bytes + " B";
-    if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KB";
-    return (bytes / 1024 / 1024).toFixed(2) + " MB";
-  }
+  var el = window.YunqiaoDom.el;
+  var size = window.YunqiaoDom.size;
 
   input.addEventListener("change", function () {
     thumbs.replaceChildren();
