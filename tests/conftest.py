@@ -96,6 +96,16 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def stop_process(process: subprocess.Popen, *, timeout_s: float = 10) -> None:
+    """SIGTERM, then SIGKILL if the child has not exited within `timeout_s`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def wait_until(condition, *, timeout_s: float = 20.0, interval_s: float = 0.1, message: str = "condition"):
     """Poll `condition` until it returns something truthy; fail with `message` at the deadline."""
     deadline = time.monotonic() + timeout_s
@@ -121,12 +131,7 @@ def qcluster(django_db_setup, django_db_blocker, sandbox_server):
         stderr=subprocess.DEVNULL,
     )
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process, timeout_s=15)
 
 
 # --- The Yonyou sandbox: a real HTTP server in its own process --------------------------------
@@ -198,12 +203,7 @@ def sandbox_server(tmp_path_factory):
 
     wait_until(answers, timeout_s=30, message="the sandbox to answer")
     yield control
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process)
     log.close()
 
 

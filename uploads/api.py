@@ -228,6 +228,10 @@ def filtered_records(request):
     return records.qs
 
 
+# The query parameters of UploadRecordFilter, as the seed's admin endpoints name them.
+RECORD_FILTER_PARAMETERS = ("search", "doc_type", "product_type", "status", "start_date", "end_date")
+
+
 class AdminRecordsView(APIView):
     """GET /api/admin/records — the seed's filters and paging."""
 
@@ -235,10 +239,7 @@ class AdminRecordsView(APIView):
 
     @extend_schema(
         summary="Upload records (staff)",
-        parameters=[
-            OpenApiParameter(name, str, required=False)
-            for name in ("search", "doc_type", "product_type", "status", "start_date", "end_date")
-        ]
+        parameters=[OpenApiParameter(name, str, required=False) for name in RECORD_FILTER_PARAMETERS]
         + [OpenApiParameter("page", int, required=False), OpenApiParameter("page_size", int, required=False)],
         responses={200: OpenApiTypes.OBJECT},
     )
@@ -306,10 +307,7 @@ class AdminExportView(APIView):
 
     @extend_schema(
         summary="Export upload records as ZIP (staff)",
-        parameters=[
-            OpenApiParameter(name, str, required=False)
-            for name in ("search", "doc_type", "product_type", "status", "start_date", "end_date")
-        ],
+        parameters=[OpenApiParameter(name, str, required=False) for name in RECORD_FILTER_PARAMETERS],
         responses={(200, "application/zip"): OpenApiTypes.BINARY},
     )
     def get(self, request):

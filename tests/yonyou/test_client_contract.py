@@ -14,7 +14,7 @@ import httpx
 import pytest
 from django.test import override_settings
 
-from tests.conftest import REPO_ROOT, SandboxControl, free_port, wait_until
+from tests.conftest import REPO_ROOT, SandboxControl, free_port, stop_process, wait_until
 from yonyou.client import YonyouClient, get_client
 from yonyou.errors import PermanentError, RetryableError
 
@@ -281,8 +281,7 @@ def test_sandbox_state_survives_a_restart(tmp_path, settings):
     try:
         uploaded = upload(YonyouClient())
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
     process = start()
     try:
         state = control.state()
@@ -292,8 +291,7 @@ def test_sandbox_state_survives_a_restart(tmp_path, settings):
         assert control.state()["tokens_issued"] == 1
         assert httpx.get(f"{control.url}/__sandbox__/files/{uploaded.file_id}").content == b"\xff\xd8\xff\xe0 photo"
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
 
 
 def _answers(control: SandboxControl) -> bool:
