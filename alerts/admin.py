@@ -107,8 +107,18 @@ class ScheduledJobAdmin(admin.ModelAdmin):
 
 @admin.register(JobRun)
 class JobRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "job_id", "status", "trigger", "triggered_by", "queued_at", "duration_s", "short_error"]
-    list_filter = ["status", "trigger", "job_id"]
+    list_display = [
+        "id",
+        "job_id",
+        "status",
+        "sla_exceeded",
+        "trigger",
+        "triggered_by",
+        "queued_at",
+        "duration_s",
+        "short_error",
+    ]
+    list_filter = ["status", "sla_exceeded", "trigger", "job_id"]
     search_fields = ["job_id", "error"]
     date_hierarchy = "queued_at"
     list_select_related = ["triggered_by"]

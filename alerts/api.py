@@ -46,6 +46,7 @@ class RunSummarySerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     duration_s = serializers.FloatField(allow_null=True)
+    sla_exceeded = serializers.BooleanField(help_text="ran to its end but took longer than its SLA")
     error = serializers.CharField()
 
 
@@ -108,6 +109,7 @@ class JobRunSerializer(serializers.ModelSerializer):
             "finished_at",
             "duration_s",
             "sla_s",
+            "sla_exceeded",
             "missed_runs",
             "error",
             "traceback",
@@ -231,7 +233,10 @@ class JobRunDetailView(generics.RetrieveAPIView):
 
 class MetricsView(StaffAPIView):
     @extend_schema(
-        summary="Per job: run counts, last run, avg/p50/p95/p99/max duration over the last 1,000 runs",
+        summary=(
+            "Per job: run counts (sla_exceeded: runs that finished over their SLA), last run, "
+            "avg/p50/p95/p99/max duration over the last 1,000 runs"
+        ),
         responses=inline_serializer(
             "SchedulerMetrics",
             {

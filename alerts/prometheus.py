@@ -38,6 +38,11 @@ class SchedulerCollector(Collector):
         runs = CounterMetricFamily(
             "yunqiao_job_runs", "Finished job runs by outcome, since install.", labels=["job", "status"]
         )
+        sla_exceeded = CounterMetricFamily(
+            "yunqiao_job_sla_exceeded",
+            "Job runs that ran to their end but took longer than the job's SLA, since install.",
+            labels=["job"],
+        )
         durations = HistogramMetricFamily(
             "yunqiao_job_duration_seconds", "Duration of job runs that executed.", labels=["job"], unit="seconds"
         )
@@ -57,6 +62,7 @@ class SchedulerCollector(Collector):
             counters = stats.get(spec.id) or JobStats(job_id=spec.id)
             for status in RUN_STATUSES:
                 runs.add_metric([spec.id, status], counters.count_for(status))
+            sla_exceeded.add_metric([spec.id], counters.sla_exceeded_total)
             cumulative = list(counters.duration_buckets or []) + [0] * len(DURATION_BUCKETS_S)
             buckets = [(_bound(bound), cumulative[index]) for index, bound in enumerate(DURATION_BUCKETS_S)]
             buckets.append(("+Inf", counters.duration_count))
@@ -69,7 +75,7 @@ class SchedulerCollector(Collector):
             running_gauge.add_metric([spec.id], 1.0 if spec.id in running else 0.0)
             if scheduled and scheduled.next_run:
                 next_run.add_metric([spec.id], scheduled.next_run.timestamp())
-        yield from (runs, durations, last_success, enabled, running_gauge, next_run)
+        yield from (runs, sla_exceeded, durations, last_success, enabled, running_gauge, next_run)
 
     def cluster_metrics(self):
         size = selectors.queue_size()

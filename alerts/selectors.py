@@ -90,6 +90,7 @@ def run_summary(run: JobRun | None) -> dict | None:
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         "duration_s": run.duration_s,
+        "sla_exceeded": run.sla_exceeded,
         "error": run.error,
     }
 
@@ -161,6 +162,7 @@ def job_metrics() -> list[dict]:
                 "failures": totals["failed"],
                 "timeouts": totals["timeout"],
                 "skipped": totals["skipped"],
+                "sla_exceeded": counters.sla_exceeded_total,
                 "last_run_at": (last.started_at or last.queued_at) if last else None,
                 "last_status": last.status if last else None,
                 "last_success_at": counters.last_success_at,

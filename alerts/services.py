@@ -322,21 +322,28 @@ def execute_job(*, job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: 
         )
         raise
     except Exception as exc:
+        duration = time.monotonic() - started
         _finish(
             run.pk,
             job_id=job_id,
             status=JobRun.Status.FAILED,
-            duration_s=time.monotonic() - started,
+            duration_s=duration,
+            sla_exceeded=duration > spec.sla_s,
             error=f"{type(exc).__name__}: {exc}",
             traceback=traceback_module.format_exc(),
         )
     else:
+        # A run that finished late still did its work: it stays a success (last-success gauge,
+        # no retry offered) and only carries the SLA flag.
         duration = time.monotonic() - started
-        status, error = JobRun.Status.SUCCESS, ""
-        if duration > spec.sla_s:
-            status = JobRun.Status.TIMEOUT
-            error = _("耗时 %(duration).1f 秒，超过 SLA %(sla)s 秒") % {"duration": duration, "sla": spec.sla_s}
-        _finish(run.pk, job_id=job_id, status=status, duration_s=duration, error=error, result=_json_summary(summary))
+        _finish(
+            run.pk,
+            job_id=job_id,
+            status=JobRun.Status.SUCCESS,
+            duration_s=duration,
+            sla_exceeded=duration > spec.sla_s,
+            result=_json_summary(summary),
+        )
     run.refresh_from_db()
     logger.info(
         "job run finished",
@@ -380,6 +387,7 @@ def _finish(
     status: str,
     from_statuses=(JobRun.Status.RUNNING,),
     duration_s: float | None = None,
+    sla_exceeded: bool = False,
     error: str = "",
     traceback: str = "",
     result: dict | None = None,
@@ -392,18 +400,23 @@ def _finish(
             status=status,
             finished_at=now,
             duration_s=duration_s,
+            sla_exceeded=sla_exceeded,
             error=str(error)[:MAX_ERROR_CHARS],
             traceback=traceback[-MAX_TRACEBACK_CHARS:],
             result=result,
         )
         if updated:
-            _count_finished_run(job_id, status=status, duration_s=duration_s, now=now)
+            _count_finished_run(job_id, status=status, duration_s=duration_s, sla_exceeded=sla_exceeded, now=now)
     return bool(updated)
 
 
-def _count_finished_run(job_id: str, *, status: str, duration_s: float | None, now: datetime) -> None:
+def _count_finished_run(
+    job_id: str, *, status: str, duration_s: float | None, sla_exceeded: bool, now: datetime
+) -> None:
     stats, _created = JobStats.objects.select_for_update().get_or_create(job_id=job_id)
     setattr(stats, f"{status}_total", stats.count_for(status) + 1)
+    if sla_exceeded:
+        stats.sla_exceeded_total += 1
     if duration_s is not None:
         buckets = list(stats.duration_buckets or [])
         buckets += [0] * (len(DURATION_BUCKETS_S) - len(buckets))

@@ -50,6 +50,25 @@ def test_exposition_has_run_counters_histogram_and_last_success(some_runs):
     assert ("yunqiao_qcluster_workers", ()) in found
 
 
+def test_runs_over_their_sla_are_counted_as_successes_and_as_sla_exceeded(declare_job):
+    import time
+
+    def slow() -> dict:
+        time.sleep(0.05)  # the job's own work, longer than its 10 ms SLA
+        return {}
+
+    declare_job(slow, id="probe_job", sla_s=0.01)
+    run_job("probe_job", "schedule")
+
+    found = samples(prometheus.exposition().decode())
+
+    assert found[("yunqiao_job_runs_total", (("job", "probe_job"), ("status", "success")))] == 1
+    assert found[("yunqiao_job_runs_total", (("job", "probe_job"), ("status", "timeout")))] == 0
+    assert found[("yunqiao_job_sla_exceeded_total", (("job", "probe_job"),))] == 1
+    assert found[("yunqiao_job_sla_exceeded_total", (("job", "cleanup_old_job_runs"),))] == 0
+    assert found[("yunqiao_job_last_success_timestamp_seconds", (("job", "probe_job"),))] > 1.7e9
+
+
 def test_counters_survive_the_cleanup_of_old_runs(some_runs):
     from alerts.models import JobRun
 

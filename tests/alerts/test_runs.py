@@ -46,7 +46,7 @@ def test_failing_job_records_failed_with_error_and_traceback(declare_job):
     assert JobStats.objects.get(job_id="probe_job").failed_total == 1
 
 
-def test_run_longer_than_its_sla_is_recorded_as_timeout_with_its_summary(declare_job):
+def test_run_that_finished_over_its_sla_stays_a_success_flagged_and_counted(declare_job):
     def slow() -> dict:
         time.sleep(0.05)  # the job's own work, longer than its 10 ms SLA
         return {"done": True}
@@ -55,10 +55,24 @@ def test_run_longer_than_its_sla_is_recorded_as_timeout_with_its_summary(declare
 
     run = JobRun.objects.get(pk=run_job("probe_job", "schedule")["run_id"])
 
-    assert run.status == JobRun.Status.TIMEOUT
+    assert (run.status, run.sla_exceeded, run.error) == (JobRun.Status.SUCCESS, True, "")
     assert run.duration_s > 0.01
-    assert "SLA" in run.error
     assert run.result == {"done": True}
+    stats = JobStats.objects.get(job_id="probe_job")
+    assert (stats.success_total, stats.timeout_total, stats.sla_exceeded_total) == (1, 0, 1)
+    assert stats.last_success_at == run.finished_at
+    # The work is done: nothing to retry.
+    with pytest.raises(services.IllegalRunTransition):
+        services.retry_run(run=run)
+
+
+def test_run_within_its_sla_is_not_flagged(declare_job):
+    declare_job(lambda: {}, id="probe_job", sla_s=60)
+
+    run = JobRun.objects.get(pk=run_job("probe_job", "schedule")["run_id"])
+
+    assert (run.status, run.sla_exceeded) == (JobRun.Status.SUCCESS, False)
+    assert JobStats.objects.get(job_id="probe_job").sla_exceeded_total == 0
 
 
 def test_run_interrupted_by_the_worker_timeout_is_recorded_as_timeout(declare_job):
