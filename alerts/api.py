@@ -6,7 +6,7 @@ from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -191,7 +191,10 @@ class JobTriggerView(StaffAPIView):
     def post(self, request, job_id: str):
         _job_or_404(job_id)
         already_running = job_id in selectors.running_job_ids()
-        run = services.trigger_job(job_id=job_id, user=request.user)
+        try:
+            run = services.trigger_job(job_id=job_id, user=request.user)
+        except services.RunNotAllowed as exc:
+            raise PermissionDenied(str(exc)) from None
         url = request.build_absolute_uri(f"/api/v1/scheduler/runs/{run.pk}")
         body = {"run_id": run.pk, "status": run.status, "already_running": already_running, "run_url": url}
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})

@@ -112,6 +112,7 @@ class JobRun(models.Model):
     class Meta:
         verbose_name = _("任务运行记录")
         verbose_name_plural = _("任务运行记录")
+        permissions = [("run_job", _("可以手动运行或重试任务"))]
         ordering = ["-queued_at", "-id"]
         indexes = [
             models.Index(fields=["job_id", "-queued_at"], name="alerts_run_job_recent"),

@@ -44,6 +44,10 @@ class IllegalRunTransition(RuntimeError):
     """A run cannot move to the requested state from the one it is in."""
 
 
+class RunNotAllowed(PermissionError):
+    """The user may not start runs by hand."""
+
+
 # --- Registration ----------------------------------------------------------------------------
 
 
@@ -212,24 +216,51 @@ def update_job_schedule(
 # --- Triggering ------------------------------------------------------------------------------
 
 
-def trigger_job(*, job_id: str, user=None, retry_of: JobRun | None = None) -> JobRun:
-    """Queue a manual (or retry) run: a row now, the worker task once the transaction commits."""
+# The permission that lets a user start a run by hand (granted to the staff group).
+RUN_PERMISSION = "alerts.run_job"
+
+
+def may_start_runs(user) -> bool:
+    """The one rule for starting a run by hand, whatever the entry point (admin actions, run
+    retry, API, page, `run_job` command). `user=None` is the operator of the host itself (the
+    management command), who has every right already."""
+    if user is None:
+        return True
+    return bool(user.is_active and user.has_perm(RUN_PERMISSION))
+
+
+def _create_manual_run(*, job_id: str, user, retry_of: JobRun | None) -> tuple[registry.JobSpec, JobRun]:
+    if not may_start_runs(user):
+        raise RunNotAllowed(_("你没有手动运行任务的权限"))
     spec = registry.get_job(job_id)
-    trigger = JobRun.Trigger.RETRY if retry_of else JobRun.Trigger.MANUAL
+    run = JobRun.objects.create(
+        job_id=spec.id,
+        trigger=JobRun.Trigger.RETRY if retry_of else JobRun.Trigger.MANUAL,
+        triggered_by=user,
+        retry_of=retry_of,
+        sla_s=spec.sla_s,
+    )
+    return spec, run
+
+
+def trigger_job(*, job_id: str, user, retry_of: JobRun | None = None) -> JobRun:
+    """Queue a manual (or retry) run: a row now, the worker task once the transaction commits."""
     with transaction.atomic():
-        run = JobRun.objects.create(
-            job_id=spec.id,
-            trigger=trigger,
-            triggered_by=user if user is not None and user.is_authenticated else None,
-            retry_of=retry_of,
-            sla_s=spec.sla_s,
-        )
-        transaction.on_commit(lambda: _enqueue_run(run.pk, spec.id, trigger))
-    logger.info("job run queued", extra={"job_id": spec.id, "run_id": run.pk, "trigger": trigger})
+        spec, run = _create_manual_run(job_id=job_id, user=user, retry_of=retry_of)
+        transaction.on_commit(lambda: _enqueue_run(run.pk, spec.id, run.trigger))
+    logger.info("job run queued", extra={"job_id": spec.id, "run_id": run.pk, "trigger": run.trigger})
     return run
 
 
-def retry_run(*, run: JobRun, user=None) -> JobRun:
+def run_job_here(*, job_id: str, user) -> JobRun:
+    """Run a job by hand in this process (the `run_job` command), under the same rule and the same
+    overlap policy as a queued run."""
+    with transaction.atomic():
+        _spec, run = _create_manual_run(job_id=job_id, user=user, retry_of=None)
+    return execute_job(job_id=job_id, trigger=run.trigger, run_id=run.pk)
+
+
+def retry_run(*, run: JobRun, user) -> JobRun:
     """Run a failed or timed-out job again, linked to the run it retries."""
     if run.status not in (JobRun.Status.FAILED, JobRun.Status.TIMEOUT):
         raise IllegalRunTransition(_("只能重试失败或超时的运行"))

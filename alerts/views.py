@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from alerts import prometheus, selectors
+from alerts import prometheus, selectors, services
 from config.permissions import is_staff_member
 
 
@@ -32,6 +32,7 @@ def scheduler_page(request):
             "status": selectors.scheduler_status(),
             "failures": selectors.recent_failures(limit=20),
             "chosen_job": chosen,
+            "may_start_runs": services.may_start_runs(request.user),
             "chart_labels": _chart_labels(),
         },
     )

@@ -63,7 +63,7 @@ def test_run_that_finished_over_its_sla_stays_a_success_flagged_and_counted(decl
     assert stats.last_success_at == run.finished_at
     # The work is done: nothing to retry.
     with pytest.raises(services.IllegalRunTransition):
-        services.retry_run(run=run)
+        services.retry_run(run=run, user=None)
 
 
 def test_run_within_its_sla_is_not_flagged(declare_job):
@@ -231,7 +231,7 @@ def test_failed_run_can_be_retried_and_a_successful_one_cannot(
     retry.refresh_from_db()
     assert (retry.trigger, retry.retry_of, retry.triggered_by, retry.status) == ("retry", failed, staff_user, "success")
     with pytest.raises(services.IllegalRunTransition):
-        services.retry_run(run=retry)
+        services.retry_run(run=retry, user=None)
 
 
 def test_admin_retry_action_queues_a_retry_of_each_failed_run(client, staff_user, declare_job):
