@@ -77,26 +77,30 @@ def _schedule_args(job_id: str) -> str:
     return repr((job_id, JobRun.Trigger.SCHEDULE.value))
 
 
-def _new_schedule(job_id: str, cron: str) -> Schedule:
-    return Schedule.objects.create(
+def _new_schedule(job_id: str, cron: str, *, now: datetime) -> Schedule:
+    schedule = Schedule.objects.create(
         name=job_id,
         func=RUN_JOB_TASK,
         args=_schedule_args(job_id),
         schedule_type=Schedule.CRON,
         cron=cron,
         repeats=-1,
-        next_run=next_fire_time(cron),
     )
+    # Schedule.save() computes a new row's next run from the clock; ours counts from `now`.
+    schedule.next_run = next_fire_time(cron, after=now)
+    Schedule.objects.filter(pk=schedule.pk).update(next_run=schedule.next_run)
+    return schedule
 
 
 @transaction.atomic
-def sync_schedules() -> RegistrationReport:
+def sync_schedules(*, now: datetime | None = None) -> RegistrationReport:
     """Bring django-q2 schedules in line with the registry, idempotently.
 
     New jobs get a schedule with their default cron; jobs whose code is gone are disabled; a cron
     or enabled flag that staff changed at runtime is kept. A default changed in code replaces the
     old default only where staff had not edited it.
     """
+    now = now or timezone.now()
     report = RegistrationReport()
     specs = {spec.id: spec for spec in registry.all_jobs()}
     existing = {
@@ -107,10 +111,12 @@ def sync_schedules() -> RegistrationReport:
         default = registry.validate_cron(spec.cron)
         row = existing.get(job_id)
         if row is None:
-            ScheduledJob.objects.create(job_id=job_id, schedule=_new_schedule(job_id, default), default_cron=default)
+            ScheduledJob.objects.create(
+                job_id=job_id, schedule=_new_schedule(job_id, default, now=now), default_cron=default
+            )
             report.created.append(job_id)
             continue
-        _sync_existing(row, default, report)
+        _sync_existing(row, default, report, now=now)
 
     for job_id, row in existing.items():
         if job_id in specs or not row.in_registry:
@@ -128,11 +134,11 @@ def sync_schedules() -> RegistrationReport:
     return report
 
 
-def _sync_existing(row: ScheduledJob, default: str, report: RegistrationReport) -> None:
+def _sync_existing(row: ScheduledJob, default: str, report: RegistrationReport, *, now: datetime) -> None:
     schedule = row.schedule
     if schedule is None:
         # Staff deleted the schedule row in the admin: start again from the default.
-        row.schedule = _new_schedule(row.job_id, default)
+        row.schedule = _new_schedule(row.job_id, default, now=now)
         row.default_cron = default
         row.in_registry, row.disabled_by_registry = True, False
         row.save()
@@ -160,7 +166,7 @@ def _sync_existing(row: ScheduledJob, default: str, report: RegistrationReport) 
         report.re_enabled.append(row.job_id)
 
     if schedule_fields & {"cron", "repeats", "schedule_type"}:
-        schedule.next_run = next_fire_time(schedule.cron)
+        schedule.next_run = next_fire_time(schedule.cron, after=now)
         schedule_fields.add("next_run")
     if schedule_fields:
         schedule.save(update_fields=sorted(schedule_fields))
@@ -288,12 +294,15 @@ def _enqueue_run(run_id: int, job_id: str, trigger: str) -> None:
 # --- Running ---------------------------------------------------------------------------------
 
 
-def execute_job(*, job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: int | None = None) -> JobRun | None:
+def execute_job(
+    *, job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: int | None = None, now: datetime | None = None
+) -> JobRun | None:
     """Run one job under the overlap policy and record the outcome on its `JobRun` row.
 
-    A scheduled start creates its row here; a manual one arrives with the row queued by
-    `trigger_job`. Safe to call twice for the same run: only the first call claims it.
+    A scheduled start creates its row here, queued at `now`; a manual one arrives with the row
+    queued by `trigger_job`. Safe to call twice for the same run: only the first call claims it.
     """
+    now = now or timezone.now()
     try:
         spec = registry.get_job(job_id)
     except registry.UnknownJob:
@@ -308,10 +317,14 @@ def execute_job(*, job_id: str, trigger: str = JobRun.Trigger.SCHEDULE, run_id: 
         logger.error("unknown job", extra={"job_id": job_id, "run_id": run_id})
         return None
 
-    expire_overdue_runs(job_id=job_id)
+    expire_overdue_runs(job_id=job_id, now=now)
     if run_id is None:
         run = JobRun.objects.create(
-            job_id=job_id, trigger=trigger, sla_s=spec.sla_s, missed_runs=_missed_since_last_scheduled(job_id)
+            job_id=job_id,
+            trigger=trigger,
+            queued_at=now,
+            sla_s=spec.sla_s,
+            missed_runs=_missed_since_last_scheduled(job_id, now=now),
         )
     else:
         run = JobRun.objects.filter(pk=run_id).first()
@@ -473,7 +486,7 @@ def _json_summary(summary) -> dict | None:
         return {"value": repr(summary)[:MAX_ERROR_CHARS]}
 
 
-def _missed_since_last_scheduled(job_id: str) -> int:
+def _missed_since_last_scheduled(job_id: str, *, now: datetime) -> int:
     """Fire times that passed without a scheduled run (cluster down, catch_up off)."""
     row = ScheduledJob.objects.select_related("schedule").filter(job_id=job_id).first()
     previous = (
@@ -484,7 +497,6 @@ def _missed_since_last_scheduled(job_id: str) -> int:
     )
     if row is None or previous is None:
         return 0
-    now = timezone.now()
     fires = croniter(row.cron, timezone.localtime(previous))
     count = 0
     while count <= MAX_MISSED_COUNTED:

@@ -1,7 +1,7 @@
 """Every run is a JobRun row: success with its summary, failure with the error, timeouts."""
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -166,16 +166,23 @@ def test_non_dict_summary_is_stored_as_value(declare_job):
     assert run.result == {"value": 7}
 
 
-def test_missed_fire_times_while_down_are_counted_on_the_next_scheduled_run(declare_job):
+def local(text: str) -> datetime:
+    """An aware datetime in the site's time zone (Asia/Shanghai), where cron fires."""
+    return timezone.make_aware(datetime.fromisoformat(text))
+
+
+# The first minute of an hour is where a test reading the clock used to fail.
+@pytest.mark.parametrize("now", ["2026-03-10 07:00:20", "2026-03-10 07:35:00", "2026-03-10 07:59:59"])
+def test_missed_fire_times_while_down_are_counted_on_the_next_scheduled_run(declare_job, now):
     declare_job(lambda: {}, id="probe_job", cron="0 * * * *")
-    services.sync_schedules()
+    services.sync_schedules(now=local("2026-03-10 03:30:00"))
+    # The last scheduled start ran at the 04:00 fire; the cluster was down after it.
     previous = JobRun.objects.create(job_id="probe_job", trigger="schedule", status=JobRun.Status.SUCCESS)
-    three_hours_ago = timezone.now() - timedelta(hours=3, minutes=1)
-    JobRun.objects.filter(pk=previous.pk).update(queued_at=three_hours_ago)
+    JobRun.objects.filter(pk=previous.pk).update(queued_at=local("2026-03-10 04:00:03"))
 
-    run = JobRun.objects.get(pk=run_job("probe_job", "schedule")["run_id"])
+    run = services.execute_job(job_id="probe_job", trigger="schedule", now=local(now))
 
-    # Three hourly fire times passed; this run is the last of them, two were missed.
+    # Fires at 05:00, 06:00 and 07:00 passed; this run is the 07:00 one, the other two were missed.
     assert run.missed_runs == 2
 
 
