@@ -14,10 +14,12 @@ class AlertsConfig(AppConfig):
     }
 
     def ready(self):
-        from alerts import registry
+        from alerts import prometheus, registry
 
-        # Every process (web, worker, management command) sees the same complete registry.
+        # Every process (web, worker, management command) sees the same complete registry, and
+        # every app's metrics.
         registry.autodiscover()
+        prometheus.autodiscover()
         post_migrate.connect(register_job_schedules, sender=self, dispatch_uid="alerts.register_job_schedules")
 
 
