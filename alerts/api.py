@@ -96,7 +96,9 @@ class JobSerializer(serializers.Serializer):
 
 
 class JobEditSerializer(serializers.Serializer):
-    cron = serializers.CharField(required=False, max_length=100)
+    cron = serializers.CharField(
+        required=False, max_length=100, help_text="five-field cron expression, e.g. `*/5 * * * *` (checked by croniter)"
+    )
     enabled = serializers.BooleanField(required=False)
 
     def validate(self, attrs):
@@ -241,8 +243,8 @@ class JobRunListView(generics.ListAPIView):
 
     def get_queryset(self):
         _job_or_404(self.kwargs["job_id"])
-        wanted = self.request.query_params.get("status") or None
-        if wanted and wanted not in JobRun.Status.values:
+        wanted = self.request.query_params.get("status")
+        if wanted is not None and wanted not in JobRun.Status.values:
             raise ValidationError({"status": [_("未知状态：%(status)s") % {"status": wanted}]})
         return selectors.job_runs(self.kwargs["job_id"], status=wanted)
 

@@ -7,9 +7,45 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
+def positive_int_param(request, name: str, default: int) -> int:
+    """A paging parameter as a positive integer, or a 400 naming it (the schema says `minimum: 1`)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise exceptions.ValidationError({name: [_("必须是大于 0 的整数")]})
+    return value
+
+
 class StandardPagination(PageNumberPagination):
+    """Page numbers and sizes are positive integers; anything else is a 400, not silently page 1.
+
+    A page past the last one stays DRF's 404. `page_size` above 200 is served as 200.
+    """
+
     page_size_query_param = "page_size"
     max_page_size = 200
+    last_page_strings = ()  # `?page=last` is not an integer, as the schema says
+
+    def get_page_number(self, request, paginator):
+        return positive_int_param(request, self.page_query_param, 1)
+
+    def get_page_size(self, request):
+        return min(positive_int_param(request, self.page_size_query_param, self.page_size), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Number of results per page; above {self.max_page_size} counts as {self.max_page_size}."
+                )
+        return parameters
 
 
 def _first_message(detail) -> str:

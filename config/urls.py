@@ -24,5 +24,8 @@ urlpatterns = [
     path("", include("alerts.urls")),
 ]
 
+handler400 = "config.views.bad_request"
+handler404 = "config.views.page_not_found"
+
 admin.site.site_header = "云桥 Yunqiao"
 admin.site.site_title = "云桥"

@@ -1,5 +1,8 @@
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -9,22 +12,19 @@ from rest_framework.response import Response
 from config.health import health_report
 from config.permissions import is_field_member, is_staff_member
 
-
-@extend_schema(
-    summary="Liveness and readiness",
-    responses={
-        200: inline_serializer(
-            "Health",
-            {
-                "status": serializers.CharField(),
-                "database": serializers.CharField(),
-                "broker": serializers.CharField(),
-                "cluster": serializers.CharField(),
-                "detail": serializers.DictField(),
-            },
-        )
+HEALTH_SCHEMA = inline_serializer(
+    "Health",
+    {
+        "status": serializers.CharField(),
+        "database": serializers.CharField(),
+        "broker": serializers.CharField(),
+        "cluster": serializers.CharField(),
+        "detail": serializers.DictField(),
     },
 )
+
+
+@extend_schema(summary="Liveness and readiness", responses={200: HEALTH_SCHEMA, 503: HEALTH_SCHEMA})
 @api_view(["GET"])
 @authentication_classes([])
 @permission_classes([AllowAny])
@@ -40,3 +40,29 @@ def home(request):
         "home.html",
         {"is_staff_member": is_staff_member(request.user), "is_field_member": is_field_member(request.user)},
     )
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request, exception):
+    """An API client gets the API's error body (JSON), not the HTML error page."""
+    if _is_api(request):
+        return JsonResponse(
+            {"status": "error", "code": "bad_request", "message": _("请求无效")},
+            status=400,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request, exception):
+    """An unknown /api/ URL (e.g. a non-numeric id) answers with the API's JSON error body."""
+    if _is_api(request):
+        return JsonResponse(
+            {"status": "error", "code": "not_found", "message": _("未找到")},
+            status=404,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    return defaults.page_not_found(request, exception)

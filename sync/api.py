@@ -15,7 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import StandardPagination
+from config.filters import IntegerFilter, StrictFilterSet
 from config.permissions import IsStaffMember, is_staff_member
+from config.schema import ErrorSerializer
 from sync import documents, selectors, services
 from sync.models import BatchStatus, BatchTrigger, DayStatus, SyncBatch, SyncBatchDay, SyncDay
 
@@ -120,7 +122,7 @@ class CanReadSyncedDocuments(BasePermission):
         )
 
 
-class DocumentFilter(django_filters.FilterSet):
+class DocumentFilter(StrictFilterSet):
     business_date = django_filters.DateFilter()
     business_date_from = django_filters.DateFilter(field_name="business_date", lookup_expr="gte")
     business_date_to = django_filters.DateFilter(field_name="business_date", lookup_expr="lte")
@@ -132,7 +134,7 @@ class DocumentFilter(django_filters.FilterSet):
 class SalesOrderFilter(DocumentFilter):
     customer = django_filters.CharFilter(field_name="customer_name", lookup_expr="icontains")
     customer_id = django_filters.CharFilter()
-    status = django_filters.NumberFilter()
+    status = IntegerFilter()
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
     delivery_date_from = django_filters.DateFilter(field_name="delivery_date", lookup_expr="gte")
@@ -143,7 +145,7 @@ class SalesOrderFilter(DocumentFilter):
 class PurchaseOrderFilter(DocumentFilter):
     vendor = django_filters.CharFilter(field_name="vendor_name", lookup_expr="icontains")
     product_code = django_filters.CharFilter()
-    status = django_filters.NumberFilter()
+    status = IntegerFilter()
     arrival_date_from = django_filters.DateFilter(field_name="arrival_date", lookup_expr="gte")
     arrival_date_to = django_filters.DateFilter(field_name="arrival_date", lookup_expr="lte")
 
@@ -171,7 +173,7 @@ class MaterialStockFilter(DocumentFilter):
 
 class ProductionOrderFilter(DocumentFilter):
     product_code = django_filters.CharFilter()
-    status = django_filters.NumberFilter()
+    status = IntegerFilter()
     finish_date_from = django_filters.DateFilter(field_name="finish_date", lookup_expr="gte")
     finish_date_to = django_filters.DateFilter(field_name="finish_date", lookup_expr="lte")
 
@@ -241,7 +243,7 @@ class SyncDaySerializer(serializers.ModelSerializer):
         )
 
 
-class SyncDayFilter(django_filters.FilterSet):
+class SyncDayFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=DayStatus.choices)
     start_date = django_filters.DateFilter(field_name="sync_date", lookup_expr="gte")
     end_date = django_filters.DateFilter(field_name="sync_date", lookup_expr="lte")
@@ -271,7 +273,7 @@ class SyncDateView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=SyncDateRequest, responses=BATCH_STARTED)
+    @extend_schema(request=SyncDateRequest, responses={200: BATCH_STARTED, 409: ErrorSerializer})
     def post(self, request):
         params = SyncDateRequest(data=request.data)
         params.is_valid(raise_exception=True)
@@ -389,7 +391,7 @@ class SyncBatchStartView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=BatchRequest, responses=BATCH_STARTED)
+    @extend_schema(request=BatchRequest, responses={200: BATCH_STARTED, 409: ErrorSerializer})
     def post(self, request):
         params = BatchRequest(data=request.data)
         params.is_valid(raise_exception=True)
@@ -411,7 +413,7 @@ class SyncBatchStartView(APIView):
         )
 
 
-class SyncBatchFilter(django_filters.FilterSet):
+class SyncBatchFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=BatchStatus.choices)
 
     class Meta:
@@ -445,7 +447,10 @@ class SyncBatchCancelView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=None, responses=envelope_of(SyncBatchSerializer, "SyncBatchCancelEnvelope"))
+    @extend_schema(
+        request=None,
+        responses={200: envelope_of(SyncBatchSerializer, "SyncBatchCancelEnvelope"), 409: ErrorSerializer},
+    )
     def post(self, request, batch_id: int):
         get_object_or_404(SyncBatch, pk=batch_id)
         batch = _call(services.cancel_batch, batch_id=batch_id)
@@ -457,7 +462,10 @@ class SyncBatchRetryView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=None, responses=envelope_of(SyncBatchSerializer, "SyncBatchRetryEnvelope"))
+    @extend_schema(
+        request=None,
+        responses={200: envelope_of(SyncBatchSerializer, "SyncBatchRetryEnvelope"), 409: ErrorSerializer},
+    )
     def post(self, request, batch_id: int):
         get_object_or_404(SyncBatch, pk=batch_id)
         batch = _call(services.retry_batch, batch_id=batch_id)

@@ -13,6 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import positive_int_param
 from config.permissions import IsStaffMember
 from uploads import access, export, files, links, selectors, services
 from uploads.filters import UploadRecordFilter
@@ -229,7 +230,20 @@ def filtered_records(request):
 
 
 # The query parameters of UploadRecordFilter, as the seed's admin endpoints name them.
-RECORD_FILTER_PARAMETERS = ("search", "doc_type", "product_type", "status", "start_date", "end_date")
+RECORD_FILTER_PARAMETERS = [
+    OpenApiParameter("search", str, required=False),
+    OpenApiParameter("doc_type", str, enum=DocType.values, required=False),
+    OpenApiParameter("product_type", str, required=False),
+    OpenApiParameter("status", str, enum=UploadStatus.values, required=False),
+    OpenApiParameter("start_date", OpenApiTypes.DATE, required=False),
+    OpenApiParameter("end_date", OpenApiTypes.DATE, required=False),
+]
+PAGING_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, required=False),
+    OpenApiParameter(
+        "page_size", {"type": "integer", "minimum": 1}, required=False, description="above 200 counts as 200"
+    ),
+]
 
 
 class AdminRecordsView(APIView):
@@ -239,17 +253,13 @@ class AdminRecordsView(APIView):
 
     @extend_schema(
         summary="Upload records (staff)",
-        parameters=[OpenApiParameter(name, str, required=False) for name in RECORD_FILTER_PARAMETERS]
-        + [OpenApiParameter("page", int, required=False), OpenApiParameter("page_size", int, required=False)],
+        parameters=RECORD_FILTER_PARAMETERS + PAGING_PARAMETERS,
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
         queryset = filtered_records(request).order_by("-upload_time", "-id")
-        try:
-            page = max(1, int(request.query_params.get("page", 1)))
-            page_size = min(200, max(1, int(request.query_params.get("page_size", 20))))
-        except ValueError:
-            raise exceptions.ValidationError({"page": [_("页码必须为整数")]}) from None
+        page = positive_int_param(request, "page", 1)
+        page_size = min(200, positive_int_param(request, "page_size", 20))
         total = queryset.count()
         rows = queryset[(page - 1) * page_size : page * page_size]
         return Response(
@@ -272,7 +282,10 @@ class AdminStatisticsView(APIView):
 
 
 class RetrySerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=10000)
+    # At most 1,000: a form body cannot carry more values (DATA_UPLOAD_MAX_NUMBER_FIELDS).
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=False, min_length=1, max_length=1000
+    )
 
 
 class AdminRetryView(APIView):
@@ -307,7 +320,7 @@ class AdminExportView(APIView):
 
     @extend_schema(
         summary="Export upload records as ZIP (staff)",
-        parameters=[OpenApiParameter(name, str, required=False) for name in RECORD_FILTER_PARAMETERS],
+        parameters=RECORD_FILTER_PARAMETERS,
         responses={(200, "application/zip"): OpenApiTypes.BINARY},
     )
     def get(self, request):

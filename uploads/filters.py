@@ -5,10 +5,11 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from config.filters import StrictFilterSet
 from uploads.models import DocType, UploadRecord, UploadStatus
 
 
-class UploadRecordFilter(django_filters.FilterSet):
+class UploadRecordFilter(StrictFilterSet):
     search = django_filters.CharFilter(method="filter_search", label=_("搜索（单据编号/文件名/业务ID）"))
     doc_type = django_filters.ChoiceFilter(choices=DocType.choices)
     product_type = django_filters.CharFilter()
