@@ -2,9 +2,12 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from django_q.brokers import Broker, get_broker
 from django_q.status import Stat
+
+from config.supervision import RUNNING, supervised_processes
 
 
 @dataclass
@@ -51,7 +54,8 @@ def probe_cluster(broker: Broker | None = None) -> Probe:
 
 def health_report() -> tuple[bool, dict]:
     """The body of /api/health. Only the database and the broker decide healthy or not:
-    without a cluster, requests are still accepted and their work waits in the queue."""
+    without a cluster, requests are still accepted and their work waits in the queue. A process
+    that `runstack` supervises on this host and that is not running makes it "degraded"."""
     database = probe_database()
     broker = probe_broker() if database.ok or not _broker_uses_database() else Probe(False, "database down")
     cluster = probe_cluster() if broker.ok else Probe(False, "broker down")
@@ -63,8 +67,15 @@ def health_report() -> tuple[bool, dict]:
         "cluster": "ok" if cluster.ok else "down",
         "detail": {"database": database.detail, "broker": broker.detail, "cluster": cluster.detail},
     }
-    if not healthy:
-        body["failing"] = [name for name, probe in (("database", database), ("broker", broker)) if not probe.ok]
+    failing = [name for name, probe in (("database", database), ("broker", broker)) if not probe.ok]
+    processes = supervised_processes(settings.DATA_DIR)
+    if processes is not None:
+        body["processes"] = processes
+        failing += [name for name, state in processes.items() if state != RUNNING]
+        if healthy and failing:
+            body["status"] = "degraded"
+    if failing:
+        body["failing"] = failing
     return healthy, body
 
 

@@ -287,6 +287,15 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# --- The `runstack` supervisor (make run) --------------------------------------------------------
+# A child that exits is restarted after BACKOFF_S, doubled for each exit within the window, up to
+# BACKOFF_MAX_S. CRASH_LOOP_EXITS exits within the window mark it "failing" (logged as an error,
+# named by /api/health); it is still restarted, and is "running" again once it stays up that long.
+RUNSTACK_RESTART_BACKOFF_S = envfloat("RUNSTACK_RESTART_BACKOFF_S", 1.0)
+RUNSTACK_RESTART_BACKOFF_MAX_S = envfloat("RUNSTACK_RESTART_BACKOFF_MAX_S", 30.0)
+RUNSTACK_CRASH_LOOP_EXITS = envint("RUNSTACK_CRASH_LOOP_EXITS", 5)
+RUNSTACK_CRASH_LOOP_WINDOW_S = envfloat("RUNSTACK_CRASH_LOOP_WINDOW_S", 120.0)
+
 # --- Logging: one JSON object per line on stdout -----------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
 LOGGING = {
