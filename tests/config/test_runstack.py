@@ -104,6 +104,16 @@ def _group_gone(pgid: int) -> bool:
     return False
 
 
+def test_make_run_serves_plain_http_with_debug_off(stack):
+    login = httpx.get(f"{stack.url}/accounts/login/", timeout=10)
+    assert login.status_code == 200  # not a redirect to https:// on a local machine
+    missing = httpx.get(f"{stack.url}/no-such-page/", timeout=10)
+    assert missing.status_code == 404
+    assert "页面不存在" in missing.text
+    assert "admin/" not in missing.text  # debug's 404 lists every URL pattern
+    assert "URLconf" not in missing.text
+
+
 def test_a_worker_killed_with_9_is_restarted_while_the_web_keeps_serving(stack):
     before = stack.child("worker")
     os.kill(before["pid"], signal.SIGKILL)
