@@ -69,9 +69,21 @@ def _persistent_secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _private_data_dir(path: Path) -> Path:
+    """DATA_DIR holds API tokens (in the database), the secret key and people's photos: readable
+    by this account only. The umask covers every file any process creates after start-up (the
+    SQLite -wal/-shm, stored photos, sandbox state); the chmods fix an existing install."""
+    os.umask(0o077)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    for name in (".secret_key", "yunqiao.sqlite3", "yunqiao.sqlite3-wal", "yunqiao.sqlite3-shm"):
+        if (path / name).exists():
+            (path / name).chmod(0o600)
+    return path
+
+
 # --- Paths -------------------------------------------------------------------------------------
-DATA_DIR = Path(env("DATA_DIR", str(BASE_DIR / "data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR = _private_data_dir(Path(env("DATA_DIR", str(BASE_DIR / "data"))).resolve())
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"  # never served publicly: uploads are only reachable through views that check access
 
@@ -350,7 +362,8 @@ UPLOAD_LINK_MAX_AGE_S = envint("UPLOAD_LINK_MAX_AGE_S", 7 * 24 * 3600)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 # The whole request may carry MAX_FILES_PER_UPLOAD files plus form fields.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Extensions accepted by POST /api/upload; the content must also match (magic bytes).
 UPLOAD_ALLOWED_EXTENSIONS = envlist("UPLOAD_ALLOWED_EXTENSIONS", ".jpg,.jpeg,.png,.gif,.webp,.heic,.heif,.pdf")
 # Backoff between attempts: base * 2^(retry-1), with jitter, capped; Retry-After wins when longer.

@@ -3,19 +3,23 @@
 import json
 import os
 import signal
+import stat
 import subprocess
+import sys
 
 import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT, free_port, wait_until
+from tests.uploads.conftest import png_bytes
 
 pytestmark = pytest.mark.timeout(300)
 
 
 class Stack:
-    def __init__(self, process: subprocess.Popen, data_dir, port: int, log_path):
+    def __init__(self, process: subprocess.Popen, env: dict, data_dir, port: int, log_path):
         self.process = process
+        self.env = env
         self.data_dir = data_dir
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
@@ -69,7 +73,7 @@ def stack(tmp_path_factory):
         process = subprocess.Popen(
             ["make", "-s", "run"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    stack = Stack(process, data_dir, port, log_path)
+    stack = Stack(process, env, data_dir, port, log_path)
     try:
         wait_until(stack.answers, timeout_s=180, interval_s=0.5, message="make run to serve /api/health")
         wait_until(
@@ -112,6 +116,36 @@ def test_make_run_serves_plain_http_with_debug_off(stack):
     assert "页面不存在" in missing.text
     assert "admin/" not in missing.text  # debug's 404 lists every URL pattern
     assert "URLconf" not in missing.text
+
+
+def test_everything_in_data_dir_is_readable_by_this_account_only(stack):
+    key = subprocess.run(
+        [sys.executable, "manage.py", "drf_create_token", "admin"],
+        cwd=REPO_ROOT,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()[2]
+    response = httpx.post(
+        f"{stack.url}/api/upload",
+        headers={"Authorization": f"Token {key}"},
+        data={"business_id": "1836660026080493581", "doc_number": "SO-PERM-1", "doc_type": "销售"},
+        files=[("files", ("photo.png", png_bytes(), "image/png"))],
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    sandbox = f"http://127.0.0.1:{stack.env['SANDBOX_PORT']}/__sandbox__/state"
+    wait_until(lambda: httpx.get(sandbox, timeout=10).json()["files"], timeout_s=60, message="the photo delivered")
+
+    names = {path.relative_to(stack.data_dir).as_posix(): path for path in stack.data_dir.rglob("*")}
+    for required in ("yunqiao.sqlite3", "yunqiao.sqlite3-wal", "yunqiao.sqlite3-shm", ".secret_key", "sandbox"):
+        assert required in names
+    assert any(name.startswith("media/") and path.is_file() for name, path in names.items())
+    assert stat.S_IMODE(stack.data_dir.stat().st_mode) == 0o700
+    modes = {name: oct(stat.S_IMODE(path.stat().st_mode)) for name, path in names.items()}
+    assert {name: mode for name, mode in modes.items() if mode != ("0o700" if names[name].is_dir() else "0o600")} == {}
 
 
 def test_a_worker_killed_with_9_is_restarted_while_the_web_keeps_serving(stack):
