@@ -1,5 +1,10 @@
-"""Real probes of the parts Yunqiao needs: the database, the task broker, the worker cluster."""
+"""Real probes of the parts Yunqiao needs: the database, the task broker, the worker cluster.
 
+/api/health is public, so a failure is only named there; its exception (which may carry host
+names, user names or paths) goes to the log, with the request id the answer carries.
+"""
+
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -8,6 +13,10 @@ from django_q.brokers import Broker, get_broker
 from django_q.status import Stat
 
 from config.supervision import RUNNING, supervised_processes
+
+logger = logging.getLogger(__name__)
+
+PROBE_FAILED = "probe failed; the detail is in the server log"
 
 
 @dataclass
@@ -21,8 +30,9 @@ def probe_database() -> Probe:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except Exception as exc:  # any driver error means "down"; the message says which
-        return Probe(False, f"{type(exc).__name__}: {exc}")
+    except Exception:  # any driver error means "down"
+        logger.exception("health: the database probe failed")
+        return Probe(False, PROBE_FAILED)
     return Probe(True, connection.vendor)
 
 
@@ -35,16 +45,18 @@ def probe_broker(broker: Broker | None = None) -> Probe:
         else:
             broker.ping()
         return Probe(True, broker.info())
-    except Exception as exc:
-        return Probe(False, f"{type(exc).__name__}: {exc}")
+    except Exception:
+        logger.exception("health: the broker probe failed")
+        return Probe(False, PROBE_FAILED)
 
 
 def probe_cluster(broker: Broker | None = None) -> Probe:
     """Clusters publish their stats to the shared cache every few seconds; none means no workers."""
     try:
         stats = Stat.get_all(broker=broker or get_broker())
-    except Exception as exc:
-        return Probe(False, f"{type(exc).__name__}: {exc}")
+    except Exception:
+        logger.exception("health: reading the cluster stats failed")
+        return Probe(False, PROBE_FAILED)
     running = [stat for stat in stats if stat.status not in ("Stopped", "Stopping")]
     if not running:
         return Probe(False, "no cluster running")
