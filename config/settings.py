@@ -6,7 +6,9 @@ running with a default.
 """
 
 import os
+import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +61,16 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def envrate(name: str, default: str) -> str | None:
+    """A request rate as DRF reads it ("30/min": N per s, min, hour or day); empty means no limit."""
+    raw = env(name, default).strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]+/(s|sec|m|min|h|hour|d|day)", raw):
+        raise ImproperlyConfigured(f"{name} must be a rate like 30/min (per s, min, hour or day), got {raw!r}")
+    return raw
+
+
 def _persistent_secret_key(data_dir: Path) -> str:
     """A key generated once per DATA_DIR, so a fresh install is secure without any setup."""
     path = data_dir / ".secret_key"
@@ -104,7 +116,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", True)
 # Probes and scrapers speak plain HTTP inside the cluster; they must not be redirected.
 SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^metrics$"]
-if envbool("DJANGO_BEHIND_PROXY", False):
+BEHIND_PROXY = envbool("DJANGO_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 SESSION_COOKIE_HTTPONLY = True
@@ -118,6 +131,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -143,6 +157,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -253,6 +269,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "config.auth.LoginAttemptsBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute-force protection of /accounts/login/ and the admin (django-axes, attempts in the database
+# so every host counts them). A user name is locked out from one client address only: locking the
+# name everywhere would let anyone lock staff out, and locking an address would lock out a whole
+# office or mobile carrier behind one NAT address.
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not kept in a table forever
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -270,6 +303,18 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.standard_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.TokenUserThrottle"],
+    # The client address of a throttle is REMOTE_ADDR, or the address our one proxy saw: never a
+    # client's own X-Forwarded-For.
+    "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
+}
+# Requests allowed per period (config/throttling.py); over it: 429, a Chinese message and
+# Retry-After. Empty: no limit.
+API_THROTTLE_RATES = {
+    "api_token": envrate("API_THROTTLE_TOKEN_USER", "600/min"),
+    "upload_link": envrate("UPLOAD_THROTTLE_PER_LINK", "30/min"),
+    "upload_user": envrate("UPLOAD_THROTTLE_PER_USER", "60/min"),
+    "upload_ip": envrate("UPLOAD_THROTTLE_PER_IP", "120/min"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Yunqiao API",
@@ -331,6 +376,9 @@ LOGGING = {
         # client logs each call itself, without the query.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # django-axes announces itself at INFO in every process, on the stdout of every command
+        # (`drf_create_token admin | awk …`); its lockouts are warnings.
+        "axes.apps": {"level": "WARNING"},
     },
 }
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -119,7 +120,7 @@ def test_make_run_serves_plain_http_with_debug_off(stack):
 
 
 def test_everything_in_data_dir_is_readable_by_this_account_only(stack):
-    key = subprocess.run(
+    output = subprocess.run(
         [sys.executable, "manage.py", "drf_create_token", "admin"],
         cwd=REPO_ROOT,
         env=stack.env,
@@ -127,7 +128,8 @@ def test_everything_in_data_dir_is_readable_by_this_account_only(stack):
         text=True,
         check=True,
         timeout=60,
-    ).stdout.split()[2]
+    ).stdout
+    key = re.search(r"Generated token (\w+) for user", output).group(1)
     response = httpx.post(
         f"{stack.url}/api/upload",
         headers={"Authorization": f"Token {key}"},
