@@ -55,7 +55,9 @@ def stack(tmp_path_factory):
     temporary DATA_DIR whatever the test run uses, with a short restart backoff."""
     data_dir = tmp_path_factory.mktemp("runstack") / "data"
     log_path = data_dir.parent / "make-run.log"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    # Not the test run's database or broker, nor its make's flags and variables (under `make test`).
+    outer = ("DATABASE_URL", "REDIS_URL", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    env = {k: v for k, v in os.environ.items() if k not in outer}
     env = {k: v for k, v in env.items() if not k.startswith("DJANGO_")}
     port = free_port()
     env.update(
@@ -112,6 +114,8 @@ def _group_gone(pgid: int) -> bool:
 def test_make_run_serves_plain_http_with_debug_off(stack):
     login = httpx.get(f"{stack.url}/accounts/login/", timeout=10)
     assert login.status_code == 200  # not a redirect to https:// on a local machine
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', login.text).group(1)
+    assert httpx.get(f"{stack.url}{stylesheet}", timeout=10).status_code == 200  # static files without debug
     missing = httpx.get(f"{stack.url}/no-such-page/", timeout=10)
     assert missing.status_code == 404
     assert "页面不存在" in missing.text
