@@ -34,11 +34,15 @@ class UploadLinkThrottle(SettingsRateThrottle):
 
     scope = "upload_link"
 
+    @staticmethod
+    def ident(signature: str) -> str:
+        return hashlib.sha256(signature.encode()).hexdigest()[:32]
+
     def get_cache_key(self, request, view):
         signature = request._request.GET.get("sig") or request._request.headers.get("X-Upload-Signature")
         if not signature:
             return None
-        return self.key(hashlib.sha256(signature.encode()).hexdigest()[:32])
+        return self.key(self.ident(signature))
 
 
 class UploadUserThrottle(SettingsRateThrottle):

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from config.throttling import UploadAddressThrottle
+from config.throttling import TokenUserThrottle, UploadAddressThrottle, UploadLinkThrottle, UploadUserThrottle
 from uploads import links
 
 ADDRESSES = ("127.0.0.1", "10.1.1.1", "10.1.1.2")
@@ -15,10 +15,18 @@ DOCUMENT = {"business_id": "1836660026080493581", "doc_number": "SO20251021-0001
 
 
 @pytest.fixture(autouse=True)
-def _fresh_address_counts():
+def forget_counts():
+    """Clear the counts of the given users and links (and of the test addresses) now and after the
+    test: in Redis they outlive the test database, whose next run reuses the same user ids."""
     keys = [UploadAddressThrottle().key(address) for address in ADDRESSES]
-    cache.delete_many(keys)
-    yield
+
+    def forget(*, users=(), links=()):
+        keys.extend(throttle().key(user.pk) for user in users for throttle in (TokenUserThrottle, UploadUserThrottle))
+        keys.extend(UploadLinkThrottle().key(UploadLinkThrottle.ident(link.signature)) for link in links)
+        cache.delete_many(keys)
+
+    forget()
+    yield forget
     cache.delete_many(keys)
 
 
@@ -33,7 +41,8 @@ def _assert_throttled(response, period_s: int):
 
 
 @pytest.mark.django_db
-def test_token_calls_over_the_rate_get_429_with_retry_after(staff_user, settings):
+def test_token_calls_over_the_rate_get_429_with_retry_after(staff_user, settings, forget_counts):
+    forget_counts(users=[staff_user])
     settings.API_THROTTLE_RATES = {"api_token": "2/hour"}
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
@@ -47,7 +56,8 @@ def test_token_calls_over_the_rate_get_429_with_retry_after(staff_user, settings
 
 
 @pytest.mark.django_db
-def test_the_throttle_message_speaks_english_when_asked(staff_user, settings):
+def test_the_throttle_message_speaks_english_when_asked(staff_user, settings, forget_counts):
+    forget_counts(users=[staff_user])
     settings.API_THROTTLE_RATES = {"api_token": "1/hour"}
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
@@ -58,10 +68,11 @@ def test_the_throttle_message_speaks_english_when_asked(staff_user, settings):
 
 
 @pytest.mark.django_db
-def test_uploads_through_one_signed_link_are_limited_per_link(anon_api, settings):
+def test_uploads_through_one_signed_link_are_limited_per_link(anon_api, settings, forget_counts):
     settings.API_THROTTLE_RATES = {"upload_link": "1/min"}
     link = links.create_link(**DOCUMENT)
     other = links.create_link(**{**DOCUMENT, "doc_number": "SO20251021-0002"})
+    forget_counts(links=[link, other])
     assert anon_api.post(f"/api/upload?sig={link.signature}", DOCUMENT).status_code == 400  # no files
     _assert_throttled(anon_api.post(f"/api/upload?sig={link.signature}", DOCUMENT), 60)
     _assert_throttled(anon_api.post("/api/upload", DOCUMENT, HTTP_X_UPLOAD_SIGNATURE=link.signature), 60)
@@ -69,7 +80,8 @@ def test_uploads_through_one_signed_link_are_limited_per_link(anon_api, settings
 
 
 @pytest.mark.django_db
-def test_uploads_are_limited_per_user(field_user, outsider, settings):
+def test_uploads_are_limited_per_user(field_user, outsider, settings, forget_counts):
+    forget_counts(users=[field_user, outsider])
     settings.API_THROTTLE_RATES = {"upload_user": "1/day"}
     client = APIClient()
     client.force_authenticate(field_user)
