@@ -21,13 +21,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True, scope="session")
 def _static_files_without_manifest():
     """Pages render {% static %}; tests run without collectstatic, so skip the manifest. The
-    test client speaks plain HTTP, so the HTTPS redirect of a debug-off deployment is off."""
+    test client speaks plain HTTP, so the HTTPS redirect of a debug-off deployment is off. Request
+    rates are not limited (their counts outlive transactional tests in the cache); the throttle
+    tests set the rates they test."""
     with override_settings(
         STORAGES={
             **settings.STORAGES,
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
         SECURE_SSL_REDIRECT=False,
+        API_THROTTLE_RATES={},
     ):
         yield
 

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.permissions import IsStaffMember
+from config.throttling import UPLOAD_THROTTLES
 from uploads import access, export, files, links, selectors, services
 from uploads.filters import UploadRecordFilter
 from uploads.models import DocType, UploadRecord, UploadStatus
@@ -121,6 +122,7 @@ class UploadView(APIView):
 
     permission_classes = [AllowAny]  # authorised per document in `upload_from_request`
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = UPLOAD_THROTTLES
 
     def initial(self, request, *args, **kwargs):
         # Before authentication: session auth's CSRF check would read the whole body first.
