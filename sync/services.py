@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_EVERY_S = 5.0
 # Errors that are ours rather than the ERP's.
 INTERNAL_ERROR = "internal_error"
+INVALID_RECORD = "invalid_record"
+# How many refused records a day's error message names (the count covers them all).
+INVALID_RECORDS_NAMED = 10
 DAY_BUSY = "day_busy"
 WORKER_LOST = "worker_lost"
 # A batch day whose worker died (or lost its lease) this many times is given up as failed, so
@@ -167,20 +170,23 @@ def sync_day(*, business_date: date, force: bool = False, heartbeat: Callable[[]
         from yonyou.client import get_client
 
         client = get_client()
+        rejected: list[str] = []
         for spec in DOCUMENT_SPECS:
             fetched, written, errors = _sync_document_type(spec, business_date, client=client, beat=beat)
             result.total_records += fetched
             result.success_count += written
             result.failed_count += len(errors)
             result.document_counts[spec.doc_type] = written
-            if errors and not result.error_message:
-                # Unmappable records are counted and explained, but do not fail the day: a
-                # retry would meet the same records again.
-                result.error_code = "invalid_record"
-                result.error_message = _("%(count)s 条记录无法解析，例如：%(example)s") % {
-                    "count": len(errors),
-                    "example": errors[0],
-                }
+            rejected += errors
+        if rejected:
+            # Records that cannot be stored are counted and named on the day, but do not fail
+            # it: the rest of the day is stored, and a retry would meet the same records again.
+            result.error_code = INVALID_RECORD
+            result.error_message = _("%(count)s 条记录无法保存（其余记录已保存）：%(reasons)s") % {
+                "count": len(rejected),
+                "reasons": "; ".join(rejected[:INVALID_RECORDS_NAMED])
+                + ("; …" if len(rejected) > INVALID_RECORDS_NAMED else ""),
+            }
     except YonyouError as exc:
         result.status = "failed"
         result.error_code = exc.code

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from sync import services
+from sync.documents import DOCUMENT_SPECS
 from sync.models import BatchStatus, BatchTrigger, SalesOrder, SyncBatch, SyncDay
 from tests.sync.conftest import records_of, run_batch
 
@@ -169,3 +170,25 @@ def test_status_list_filters_by_status_and_date_range(staff_api, sandbox):
     assert failed["records"][0]["error_message"]
     ranged = staff_api.get("/api/v1/sync-status/list", {"start_date": "2025-10-02", "end_date": "2025-10-03"})
     assert ranged.json()["data"]["count"] == 2
+
+
+@pytest.mark.django_db(transaction=True)  # as in production: each page is written in its own transaction
+def test_a_code_too_long_for_its_column_is_refused_on_its_own_and_the_rest_of_the_day_is_stored(sandbox):
+    # Records 2 and 4 of every type carry 70-character codes that share their first 64
+    # characters: PostgreSQL used to keep 64 of them (or fail the whole day on the second one),
+    # SQLite all 70. Both must refuse exactly these records and store the others whole.
+    sandbox.faults(records_per_day=5, oversized_codes=[2, 4])
+    served = sandbox.documents("sales_order", DAY)
+    too_long = [r["code"] for r in served if len(r["code"]) > 64]
+    assert len(too_long) == 2 and too_long[0][:64] == too_long[1][:64]
+
+    result = services.sync_day(business_date=DAY)
+
+    day = SyncDay.objects.get(sync_date=DAY)
+    assert result.status == day.status == "success"
+    assert (day.success_count, day.failed_count) == (3 * len(DOCUMENT_SPECS), 2 * len(DOCUMENT_SPECS))
+    assert day.error_code == "invalid_record"
+    assert "12 条记录无法保存" in day.error_message
+    assert f"sales_order {too_long[0]}: 'code' is 70 characters long, the column holds 64" in day.error_message
+    stored = set(SalesOrder.objects.values_list("code", flat=True))
+    assert stored == {r["code"] for r in served if len(r["code"]) <= 64}

@@ -36,6 +36,7 @@ DEFAULT_FAULTS = {
     "records_per_day": 40,
     "fail_dates": [],
     "mutate_rate": 0.0,
+    "oversized_codes": [],
     "max_file_bytes": 200 * 1024 * 1024,
 }
 FAULT_STATUSES = {500, 502, 503, 429}
