@@ -322,23 +322,41 @@ def start_batch(
 ) -> SyncBatch:
     """Create a queued batch with one row per day and enqueue its first day once committed."""
     days = validate_range(start_date=start_date, end_date=end_date)
+    dates = [start_date + timedelta(days=offset) for offset in range(days)]
+    return _create_batch(dates=dates, force=force, trigger=trigger, created_by=created_by)
+
+
+def resync_days(*, dates: list[date], created_by=None) -> SyncBatch:
+    """A forced batch over exactly these days (not the days between them), e.g. picked in the admin."""
+    dates = sorted(set(dates))
+    if not dates:
+        raise InvalidBatchRange(_("请至少选择一个日期"))
+    if dates[-1] > timezone.localdate():
+        raise InvalidBatchRange(_("结束日期不能晚于今天"))
+    limit = settings.SYNC_MAX_BATCH_DAYS
+    if len(dates) > limit:
+        raise InvalidBatchRange(
+            _("日期范围不能超过 %(limit)s 天（当前 %(days)s 天）") % {"limit": limit, "days": len(dates)}
+        )
+    return _create_batch(dates=dates, force=True, trigger=BatchTrigger.ADMIN, created_by=created_by)
+
+
+def _create_batch(*, dates: list[date], force: bool, trigger: str, created_by) -> SyncBatch:
     try:
         with transaction.atomic():
             batch = SyncBatch.objects.create(
-                start_date=start_date,
-                end_date=end_date,
+                start_date=dates[0],
+                end_date=dates[-1],
                 force=force,
                 trigger=trigger,
-                total_days=days,
+                total_days=len(dates),
                 created_by=created_by if created_by and created_by.is_authenticated else None,
             )
-            SyncBatchDay.objects.bulk_create(
-                SyncBatchDay(batch=batch, sync_date=start_date + timedelta(days=offset)) for offset in range(days)
-            )
+            SyncBatchDay.objects.bulk_create(SyncBatchDay(batch=batch, sync_date=day) for day in dates)
             transaction.on_commit(lambda: _enqueue_step(batch.pk))
     except IntegrityError:
         raise BatchAlreadyRunning(running_batch()) from None
-    logger.info("sync batch queued", extra={"batch_id": batch.pk, "days": days, "force": force})
+    logger.info("sync batch queued", extra={"batch_id": batch.pk, "days": len(dates), "force": force})
     return batch
 
 

@@ -69,23 +69,29 @@ def test_admin_lists_days_batches_and_documents(admin_client, sandbox):
     assert "SO20251001-00001" in admin_client.get("/admin/sync/salesorder/").content.decode()
 
 
-def test_admin_action_resyncs_selected_days_as_a_forced_batch(admin_client, sandbox):
-    services.sync_day(business_date=START)
-    services.sync_day(business_date=START + timedelta(days=2))
+def test_admin_action_resyncs_exactly_the_selected_days_as_a_forced_batch(admin_client, sandbox):
+    sandbox.faults(records_per_day=2)
+    first, last = START, START + timedelta(days=29)
+    for day in (first, START + timedelta(days=1), last):
+        services.sync_day(business_date=day)
     from sync.models import SyncDay
 
+    selected = SyncDay.objects.filter(sync_date__in=[first, last])
     response = admin_client.post(
         "/admin/sync/syncday/",
-        {"action": "resync_days", "_selected_action": list(SyncDay.objects.values_list("pk", flat=True))},
+        {"action": "resync_days", "_selected_action": list(selected.values_list("pk", flat=True))},
+        follow=True,
     )
-    assert response.status_code == 302
+
+    assert response.status_code == 200
     batch = SyncBatch.objects.get()
-    assert (batch.start_date, batch.end_date, batch.force, batch.trigger) == (
-        START,
-        START + timedelta(days=2),
-        True,
-        "admin",
-    )
+    assert (batch.force, batch.trigger, batch.total_days) == (True, "admin", 2)
+    assert list(batch.days.values_list("sync_date", flat=True)) == [first, last]
+    batch = run_batch(batch.pk)
+    assert (batch.status, batch.processed_days, batch.success_days) == ("success", 2, 2)
+    attempts = dict(SyncDay.objects.values_list("sync_date", "attempts"))
+    assert attempts == {first: 2, START + timedelta(days=1): 1, last: 2}, "the day between was not synced again"
+    assert "重新同步 2 天" in response.content.decode()
 
 
 def test_admin_actions_cancel_and_retry_batches(admin_client, sandbox):
