@@ -586,6 +586,9 @@ def retry_batch(*, batch_id: int) -> SyncBatch:
             failed = again.filter(status=BatchDayStatus.FAILED).aggregate(days=Count("pk"), records=Sum("records"))
             again.update(
                 status=BatchDayStatus.PENDING,
+                # A retry is a fresh start: the lost workers of the earlier run do not count
+                # towards giving the day up again.
+                attempts=0,
                 records=0,
                 failed_records=0,
                 error_code="",
