@@ -105,6 +105,15 @@ class DayResult:
     error_message: str = ""
 
 
+# The one statement of the skip rule: a day whose latest sync succeeded is not synced again
+# unless forced (the single-day API and every day claim go through it).
+ALREADY_SYNCED = Q(status=DayStatus.SUCCESS)
+
+
+def _already_synced(business_date: date, *, force: bool) -> bool:
+    return not force and SyncDay.objects.filter(ALREADY_SYNCED, sync_date=business_date).exists()
+
+
 def _claim_day(business_date: date, *, force: bool) -> str:
     """Mark the day `syncing` for us: "claimed", "skipped" (already synced) or "busy"."""
     now = timezone.now()
@@ -126,11 +135,10 @@ def _claim_day(business_date: date, *, force: bool) -> str:
         pass  # the day has a row already: take it over with a conditional UPDATE below
     claimable = SyncDay.objects.filter(sync_date=business_date).exclude(status=DayStatus.SYNCING, updated_at__gte=stale)
     if not force:
-        claimable = claimable.exclude(status=DayStatus.SUCCESS)
+        claimable = claimable.exclude(ALREADY_SYNCED)
     if claimable.update(attempts=F("attempts") + 1, **claim):
         return "claimed"
-    current = SyncDay.objects.filter(sync_date=business_date).values_list("status", flat=True).first()
-    return "skipped" if current == DayStatus.SUCCESS and not force else "busy"
+    return "skipped" if _already_synced(business_date, force=force) else "busy"
 
 
 def sync_day(*, business_date: date, force: bool = False, heartbeat: Callable[[], None] | None = None) -> DayResult:
@@ -324,6 +332,15 @@ def start_batch(
     days = validate_range(start_date=start_date, end_date=end_date)
     dates = [start_date + timedelta(days=offset) for offset in range(days)]
     return _create_batch(dates=dates, force=force, trigger=trigger, created_by=created_by)
+
+
+def start_date_sync(*, business_date: date, force: bool = False, created_by=None) -> SyncBatch | None:
+    """A one-day batch for `business_date`, or None when the day is already synced and not forced."""
+    if _already_synced(business_date, force=force):
+        return None
+    return start_batch(
+        start_date=business_date, end_date=business_date, force=force, trigger=BatchTrigger.DATE, created_by=created_by
+    )
 
 
 def resync_days(*, dates: list[date], created_by=None) -> SyncBatch:
