@@ -60,6 +60,8 @@ class SandboxState:
         self.requests: Counter = Counter()
         self.in_flight: Counter = Counter()
         self.max_in_flight: Counter = Counter()
+        # Pages of documents answered, per "doc_type YYYY-MM-DD": how often each day was fetched.
+        self.pages_served: Counter = Counter()
         self.files: list[dict] = []
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
@@ -94,6 +96,7 @@ class SandboxState:
             self.faults = json.loads(json.dumps(DEFAULT_FAULTS))
             self.requests.clear()
             self.max_in_flight.clear()
+            self.pages_served.clear()
             self.files, self.tokens, self.tokens_issued = [], {}, 0
             shutil.rmtree(self.files_dir, ignore_errors=True)
             self.files_dir.mkdir(parents=True, exist_ok=True)
@@ -146,6 +149,7 @@ class SandboxState:
                 "files": list(self.files),
                 "max_concurrent_uploads": self.max_in_flight["upload"],
                 "requests": dict(self.requests),
+                "pages_served": dict(self.pages_served),
                 "tokens_issued": self.tokens_issued,
                 "faults": dict(self.faults),
             }

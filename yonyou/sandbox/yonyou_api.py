@@ -159,6 +159,8 @@ class YonyouApi:
                 mutate_rate=float(state.fault("mutate_rate")),
                 oversized_codes=frozenset(state.fault("oversized_codes")),
             )
+            with state.lock:
+                state.pages_served[f"{doc_type} {day}"] += 1
             return Response(200, {**OK, "data": data})
 
         return handle
