@@ -117,10 +117,10 @@ def test_a_day_that_finished_just_before_the_crash_is_taken_as_done_not_synced_a
 
 def test_a_worker_whose_lease_was_taken_over_cannot_record_its_day(sandbox):
     batch = services.start_batch(start_date=START, end_date=START + timedelta(days=1))
-    stale_token = services._claim_batch(batch.pk)
+    stale_token = services.batches._claim_batch(batch.pk)
     # The worker stalled past its lease; the recovery job resumed the batch with a new worker.
     SyncBatch.objects.filter(pk=batch.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert services._claim_batch(batch.pk) not in (None, stale_token)
+    assert services.batches._claim_batch(batch.pk) not in (None, stale_token)
     day = SyncBatchDay.objects.get(batch=batch, sync_date=START)
     late = services.DayResult(sync_date=START, status="success", success_count=99)
 
