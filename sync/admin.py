@@ -55,6 +55,8 @@ class SyncBatchDayInline(admin.TabularInline):
         "records",
         "failed_records",
         "attempts",
+        "next_attempt_at",
+        "retry_until",
         "started_at",
         "finished_at",
         "duration_seconds",

@@ -306,6 +306,7 @@ class SyncDateView(APIView):
 
 class SyncBatchDaySerializer(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    retry_note = serializers.CharField(read_only=True)
 
     class Meta:
         model = SyncBatchDay
@@ -316,6 +317,9 @@ class SyncBatchDaySerializer(serializers.ModelSerializer):
             "records",
             "failed_records",
             "attempts",
+            "next_attempt_at",
+            "retry_until",
+            "retry_note",
             "started_at",
             "finished_at",
             "duration_seconds",

@@ -46,6 +46,7 @@ def sync_page(request):
         "sync/sync.html",
         {
             "active": active,
+            "active_days": active.days.all() if active else [],
             "batches": selectors.recent_batches(),
             "days": selectors.recent_days(status=status),
             "status": status,

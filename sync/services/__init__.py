@@ -13,8 +13,10 @@ from sync.services.batches import (
     retry_batch,
     run_batch_step,
     running_batch,
+    schedule_step,
     start_batch,
     start_date_sync,
+    sync_yesterday,
     validate_range,
 )
 from sync.services.day import (
@@ -25,7 +27,6 @@ from sync.services.day import (
     NightlySyncFailed,
     lease_seconds,
     sync_day,
-    sync_yesterday,
 )
 from sync.services.recovery import MAX_DAY_ATTEMPTS, WORKER_LOST, resume_interrupted_batches
 
@@ -50,6 +51,7 @@ __all__ = [
     "retry_batch",
     "run_batch_step",
     "running_batch",
+    "schedule_step",
     "start_batch",
     "start_date_sync",
     "sync_day",

@@ -27,7 +27,7 @@ from sync.models import (
     SyncBatchDay,
 )
 from sync.services import day as day_sync
-from sync.services import recovery
+from sync.services import recovery, retries
 from sync.services.day import DayResult, lease_seconds, sync_day
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,8 @@ def validate_range(*, start_date: date, end_date: date) -> int:
 
 
 def running_batch() -> SyncBatch | None:
-    return SyncBatch.objects.filter(status__in=ACTIVE_BATCH_STATUSES).first()
+    """The active batch staff started (the nightly one runs beside it)."""
+    return SyncBatch.objects.filter(status__in=ACTIVE_BATCH_STATUSES, active_marker=True).first()
 
 
 def start_batch(
@@ -121,7 +122,7 @@ def resync_days(*, dates: list[date], created_by=None) -> SyncBatch:
     return _create_batch(dates=dates, force=True, trigger=BatchTrigger.ADMIN, created_by=created_by)
 
 
-def _create_batch(*, dates: list[date], force: bool, trigger: str, created_by) -> SyncBatch:
+def _create_batch(*, dates: list[date], force: bool, trigger: str, created_by, enqueue: bool = True) -> SyncBatch:
     try:
         with transaction.atomic():
             batch = SyncBatch.objects.create(
@@ -131,9 +132,12 @@ def _create_batch(*, dates: list[date], force: bool, trigger: str, created_by) -
                 trigger=trigger,
                 total_days=len(dates),
                 created_by=created_by if created_by and created_by.is_authenticated else None,
+                # The nightly batch runs beside a staff batch; one of each may be active.
+                active_marker=trigger != BatchTrigger.NIGHTLY,
             )
             SyncBatchDay.objects.bulk_create(SyncBatchDay(batch=batch, sync_date=day) for day in dates)
-            transaction.on_commit(lambda: enqueue_step(batch.pk))
+            if enqueue:
+                transaction.on_commit(lambda: enqueue_step(batch.pk))
     except IntegrityError:
         raise BatchAlreadyRunning(running_batch()) from None
     logger.info("sync batch queued", extra={"batch_id": batch.pk, "days": len(dates), "force": force})
@@ -164,16 +168,44 @@ def _release(batch_id: int, token: str, **changes) -> bool:
     )
 
 
-def _claim_batch(batch_id: int) -> str | None:
-    """Take the batch's lease if it is active and no live worker holds it; returns its token."""
+def _claim_batch(batch_id: int, *, even_if_waiting: bool = False) -> str | None:
+    """Take the batch's lease if it is active and no live worker holds it; returns its token.
+
+    A batch waiting for a day's next attempt holds an empty-token lease until that time, so
+    steps leave it alone until then; `even_if_waiting` takes it anyway (to cancel it).
+    """
     now = timezone.now()
     token = uuid.uuid4().hex
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    if even_if_waiting:
+        free |= Q(lease_token="")
     claimed = (
         SyncBatch.objects.filter(pk=batch_id, status__in=ACTIVE_BATCH_STATUSES)
-        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+        .filter(free)
         .update(lease_token=token, lease_expires_at=now + timedelta(seconds=lease_seconds()), heartbeat_at=now)
     )
     return token if claimed else None
+
+
+def _wait_for_next_attempt(batch_id: int, token: str, *, until) -> None:
+    """Give the lease back, kept closed until `until` (the earliest next attempt of a waiting
+    day), and wake the batch then; if that wake-up is lost, the recovery sweep finds the lease
+    expired and resumes the batch."""
+    released = SyncBatch.objects.filter(pk=batch_id, lease_token=token).update(
+        lease_token="", lease_expires_at=until, current_date=None, heartbeat_at=timezone.now()
+    )
+    if released:
+        transaction.on_commit(lambda: schedule_step(batch_id, at=until))
+
+
+def schedule_step(batch_id: int, *, at) -> None:
+    """Run the batch's next step at `at` (django-q2 checks its schedules about every 30 s)."""
+    from sync import tasks
+
+    try:
+        tasks.schedule_batch_step(batch_id, at=at)
+    except Exception:
+        logger.exception("sync batch wake-up could not be scheduled", extra={"batch_id": batch_id})
 
 
 def run_batch_step(*, batch_id: int) -> str:
@@ -189,15 +221,26 @@ def run_batch_step(*, batch_id: int) -> str:
     if batch.cancel_requested:
         _finish_batch(batch_id, token, cancelled=True)
         return "cancelled"
-    day = batch.days.filter(status__in=UNFINISHED_DAY_STATUSES).order_by("sync_date").first()
-    if day is None:
-        _finish_batch(batch_id, token)
-        return "finished"
-
     now = timezone.now()
+    due = Q(status__in=(BatchDayStatus.PENDING, BatchDayStatus.SYNCING)) | Q(
+        status=BatchDayStatus.RETRYING, next_attempt_at__lte=now
+    )
+    day = batch.days.filter(due).order_by("sync_date").first()
+    if day is None:
+        waiting = batch.days.filter(status=BatchDayStatus.RETRYING).order_by("next_attempt_at").first()
+        if waiting is None:
+            _finish_batch(batch_id, token)
+            return "finished"
+        _wait_for_next_attempt(batch_id, token, until=waiting.next_attempt_at)
+        return "waiting"
+
     with transaction.atomic():
         SyncBatchDay.objects.filter(pk=day.pk).update(
-            status=BatchDayStatus.SYNCING, attempts=F("attempts") + 1, started_at=now, finished_at=None
+            status=BatchDayStatus.SYNCING,
+            attempts=F("attempts") + 1,
+            started_at=now,
+            finished_at=None,
+            next_attempt_at=None,
         )
         SyncBatch.objects.filter(pk=batch_id, started_at__isnull=True).update(started_at=now)
         SyncBatch.objects.filter(pk=batch_id).update(status=BatchStatus.SYNCING, current_date=day.sync_date)
@@ -221,8 +264,14 @@ def run_batch_step(*, batch_id: int) -> str:
 def record_batch_day(*, batch_id: int, token: str, day_id: int, result: DayResult) -> bool:
     """Record a day's outcome on the batch, finish the batch or enqueue its next step.
 
-    Refused (False, nothing written) when `token` no longer holds the batch's lease.
+    Refused (False, nothing written) when `token` no longer holds the batch's lease. A day that
+    failed with a transient error waits to be tried again (`retrying`) while its horizon lasts.
     """
+    if result.status == "failed" and result.retryable:
+        planned = retries.next_attempt(day_id=day_id, retry_after=result.retry_after)
+        if planned is not None:
+            at, until = planned
+            return _record_retry(batch_id=batch_id, token=token, day_id=day_id, result=result, at=at, until=until)
     counters = {
         "success": {"success_days": F("success_days") + 1},
         "failed": {"failed_days": F("failed_days") + 1},
@@ -254,6 +303,33 @@ def record_batch_day(*, batch_id: int, token: str, day_id: int, result: DayResul
         else:
             _release(batch_id, token)
             transaction.on_commit(lambda: enqueue_step(batch_id))
+    return True
+
+
+def _record_retry(*, batch_id: int, token: str, day_id: int, result: DayResult, at, until) -> bool:
+    """The day waits to be tried again at `at`, showing why; the batch goes on with other days."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not SyncBatch.objects.filter(pk=batch_id, lease_token=token).update(heartbeat_at=now):
+            return False
+        SyncBatchDay.objects.filter(pk=day_id).update(
+            status=BatchDayStatus.RETRYING,
+            next_attempt_at=at,
+            retry_until=until,
+            finished_at=now,
+            duration_seconds=result.duration_seconds,
+            error_code=result.error_code,
+            error_message=result.error_message,
+        )
+        if SyncBatch.objects.filter(pk=batch_id, cancel_requested=True).exists():
+            _finish_batch(batch_id, token, cancelled=True)
+        else:
+            _release(batch_id, token)
+            transaction.on_commit(lambda: enqueue_step(batch_id))
+    logger.warning(
+        "sync batch day will be retried",
+        extra={"batch_id": batch_id, "error_code": result.error_code, "next_attempt_at": at.isoformat()},
+    )
     return True
 
 
@@ -305,7 +381,7 @@ def cancel_batch(*, batch_id: int) -> SyncBatch:
     SyncBatch.objects.filter(pk=batch_id, status__in=ACTIVE_BATCH_STATUSES).update(cancel_requested=True)
     # Nobody works on it right now (queued, or between two days): close it at once. A worker
     # that claims it later sees it finished and does nothing.
-    token = _claim_batch(batch_id)
+    token = _claim_batch(batch_id, even_if_waiting=True)
     if token:
         _finish_batch(batch_id, token, cancelled=True)
     batch.refresh_from_db()
@@ -327,6 +403,8 @@ def retry_batch(*, batch_id: int) -> SyncBatch:
                 # A retry is a fresh start: the lost workers of the earlier run do not count
                 # towards giving the day up again.
                 attempts=0,
+                next_attempt_at=None,
+                retry_until=None,
                 records=0,
                 failed_records=0,
                 error_code="",
@@ -354,4 +432,15 @@ def retry_batch(*, batch_id: int) -> SyncBatch:
         raise BatchAlreadyRunning(running_batch()) from None
     batch.refresh_from_db()
     logger.info("sync batch retried", extra={"batch_id": batch_id})
+    return batch
+
+
+def sync_yesterday() -> SyncBatch:
+    """The nightly sync: yesterday (local time), forced (the day just closed may have changed since
+    an earlier sync), as a one-day batch of its own whose first attempt runs in the caller. A
+    transient failure is then retried by the batch like any other day's."""
+    yesterday = timezone.localdate() - timedelta(days=1)
+    batch = _create_batch(dates=[yesterday], force=True, trigger=BatchTrigger.NIGHTLY, created_by=None, enqueue=False)
+    run_batch_step(batch_id=batch.pk)
+    batch.refresh_from_db()
     return batch

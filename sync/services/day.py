@@ -60,6 +60,9 @@ class DayResult:
     duration_seconds: float = 0.0
     error_code: str = ""
     error_message: str = ""
+    # A failure worth trying again later (the ERP's transient errors, a day another worker holds).
+    retryable: bool = False
+    retry_after: float | None = None
 
 
 # The one statement of the skip rule: a day whose latest sync succeeded is not synced again
@@ -113,6 +116,7 @@ def sync_day(*, business_date: date, force: bool = False, heartbeat: Callable[[]
             status="failed",
             error_code=DAY_BUSY,
             error_message=_("该日期正在被另一个任务同步"),
+            retryable=True,
         )
 
     from yonyou.errors import YonyouError
@@ -156,6 +160,8 @@ def sync_day(*, business_date: date, force: bool = False, heartbeat: Callable[[]
         result.status = "failed"
         result.error_code = exc.code
         result.error_message = exc.message
+        result.retryable = exc.retryable
+        result.retry_after = exc.retry_after
         logger.warning("sync day failed", extra={"sync_date": str(business_date), "error_code": exc.code})
     except Exception as exc:
         result.status = "failed"
@@ -255,8 +261,3 @@ def _fetch_page(client, doc_type: str, business_date: date, *, page_index: int, 
             delay = settings.SYNC_PAGE_RETRY_BASE_S * 2 ** (attempt - 1)
             time.sleep(max(delay, min(exc.retry_after or 0.0, 60.0)))
     raise AssertionError("unreachable")
-
-
-def sync_yesterday() -> DayResult:
-    """The nightly sync: yesterday (local time), re-synced even if it was synced before."""
-    return sync_day(business_date=timezone.localdate() - timedelta(days=1), force=True)

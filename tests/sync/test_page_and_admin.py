@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from sync import services
 from sync.models import SyncBatch
@@ -102,3 +103,22 @@ def test_admin_actions_cancel_and_retry_batches(admin_client, sandbox):
     admin_client.post("/admin/sync/syncbatch/", {"action": "retry_batches", "_selected_action": [batch.pk]})
     batch.refresh_from_db()
     assert batch.status == "queued"
+
+
+def test_the_running_batch_shows_each_days_attempts_and_next_attempt_in_chinese(client, staff_user, sandbox, settings):
+    settings.SYNC_DAY_RETRY_HORIZON_S = 1800
+    sandbox.faults(fail_status=503, fail_next=settings.SYNC_PAGE_ATTEMPTS)
+    batch = services.start_batch(start_date=START, end_date=START + timedelta(days=1))
+    from sync import tasks
+
+    tasks.sync_batch_step(batch.pk)  # the first day waits to be retried
+    day = batch.days.get(sync_date=START)
+    client.force_login(staff_user)
+
+    html = client.get("/sync/").content.decode()
+
+    assert 'id="running-days"' in html
+    assert "尝试次数" in html and "下次尝试时间" in html
+    assert 'class="badge retrying">等待重试' in html
+    assert timezone.localtime(day.next_attempt_at).strftime("%Y-%m-%d %H:%M:%S") in html
+    assert "已尝试 1 次，将于" in html and "http_503" in html

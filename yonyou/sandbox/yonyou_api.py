@@ -147,7 +147,9 @@ class YonyouApi:
             if day is None:
                 return invalid("simpleVOs 需要 vouchdate between 条件")
             if day.isoformat() in state.fault("fail_dates"):
-                return Response(500, {"code": "999", "message": f"{day} 数据查询失败"})
+                return Response(
+                    int(state.fault("fail_dates_status")), {"code": "999", "message": f"{day} 数据查询失败"}
+                )
             page_size = max(1, min(MAX_PAGE_SIZE, int(body.get("pageSize") or 20)))
             page_index = max(1, int(body.get("pageIndex") or 1))
             data = documents.page(
