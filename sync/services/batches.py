@@ -211,8 +211,10 @@ def schedule_step(batch_id: int, *, at) -> None:
 def run_batch_step(*, batch_id: int) -> str:
     """Sync the batch's next unfinished day and record it; enqueue the next step if any remain.
 
-    Returns what happened: "not_claimed" (finished, or another worker holds it), "cancelled",
-    "finished", or the day's status. Safe to run twice: the lease admits one worker at a time.
+    Returns what happened: "not_claimed" (finished, or another worker holds it, or it waits for a
+    day's next attempt), "cancelled", "finished", "waiting" (no day due yet), "retrying" (the day
+    failed transiently and waits), or the day's status. Safe to run twice: the lease admits one
+    worker at a time.
     """
     token = _claim_batch(batch_id)
     if token is None:
@@ -258,7 +260,8 @@ def run_batch_step(*, batch_id: int) -> str:
     if not record_batch_day(batch_id=batch_id, token=token, day_id=day.pk, result=result):
         logger.warning("sync batch lease lost; day left to its new holder", extra={"batch_id": batch_id})
         return "lease_lost"
-    return result.status
+    day_waits = SyncBatchDay.objects.filter(pk=day.pk, status=BatchDayStatus.RETRYING)
+    return "retrying" if result.status == "failed" and day_waits.exists() else result.status
 
 
 def record_batch_day(*, batch_id: int, token: str, day_id: int, result: DayResult) -> bool:

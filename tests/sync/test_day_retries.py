@@ -41,8 +41,8 @@ def test_an_outage_shorter_than_the_horizon_ends_in_success_after_more_attempts(
     sandbox.faults(fail_status=503, fail_next=2 * settings.SYNC_PAGE_ATTEMPTS)
     batch = services.start_batch(start_date=DAYS[0], end_date=DAYS[-1])
 
-    assert tasks.sync_batch_step(batch.pk) == "failed"  # day 1: transient, waits
-    assert tasks.sync_batch_step(batch.pk) == "failed"  # day 2: the same; the batch goes on
+    assert tasks.sync_batch_step(batch.pk) == "retrying"  # day 1: transient, waits
+    assert tasks.sync_batch_step(batch.pk) == "retrying"  # day 2: the same; the batch goes on
     assert tasks.sync_batch_step(batch.pk) == "success"  # day 3: the gateway is back
     assert tasks.sync_batch_step(batch.pk) == "waiting"  # days 1 and 2 are not due yet
 
@@ -76,7 +76,7 @@ def test_an_outage_shorter_than_the_horizon_ends_in_success_after_more_attempts(
 def test_an_outage_longer_than_the_horizon_fails_the_days_with_the_last_error(staff_api, sandbox):
     sandbox.faults(records_per_day=3, fail_status=503, fail_next=1_000_000)
     batch = services.start_batch(start_date=DAYS[0], end_date=DAYS[0])
-    assert tasks.sync_batch_step(batch.pk) == "failed"
+    assert tasks.sync_batch_step(batch.pk) == "retrying"
     sandbox.faults(fail_status=502)  # the outage goes on, differently
 
     batch = run_batch(batch.pk)
