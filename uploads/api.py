@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from config.api import positive_int_param
 from config.permissions import IsStaffMember
+from config.throttling import UPLOAD_THROTTLES
 from uploads import access, export, files, links, selectors, services
 from uploads.filters import UploadRecordFilter
 from uploads.models import DocType, UploadRecord, UploadStatus
@@ -122,6 +123,7 @@ class UploadView(APIView):
 
     permission_classes = [AllowAny]  # authorised per document in `upload_from_request`
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = UPLOAD_THROTTLES
 
     def initial(self, request, *args, **kwargs):
         # Before authentication: session auth's CSRF check would read the whole body first.

@@ -47,7 +47,8 @@ def live_server_url(staff_token, sandbox_server, tmp_path):
     """gunicorn on a free port, on the test database, its Yonyou client pointed at the sandbox.
 
     Work it enqueues goes to a queue of its own that no cluster reads, so the batches and job
-    runs the fuzzer starts never reach another test's cluster.
+    runs the fuzzer starts never reach another test's cluster. Rate limits are off: thousands of
+    calls a minute from one token would otherwise mostly meet the (documented) 429.
     """
     port = free_port()
     queue = f"schema-fuzz-{os.getpid()}"
@@ -56,6 +57,10 @@ def live_server_url(staff_token, sandbox_server, tmp_path):
         DJANGO_HTTPS="0",
         LOG_LEVEL="WARNING",
         Q_CLUSTER_NAME=queue,
+        API_THROTTLE_TOKEN_USER="",
+        UPLOAD_THROTTLE_PER_LINK="",
+        UPLOAD_THROTTLE_PER_USER="",
+        UPLOAD_THROTTLE_PER_IP="",
         YONYOU_TOKEN_URL=sandbox_server.token_url,
         YONYOU_GATEWAY_URL=sandbox_server.gateway_url,
     )
