@@ -96,6 +96,7 @@ class JobSerializer(serializers.Serializer):
 
 
 class JobEditSerializer(serializers.Serializer):
+    required_any = ("cron", "enabled")  # PATCH {} changes nothing: refused, and the schema says so
     cron = serializers.CharField(
         required=False, max_length=100, help_text="five-field cron expression, e.g. `*/5 * * * *` (checked by croniter)"
     )

@@ -67,6 +67,15 @@ class StandardAutoSchema(AutoSchema):
             codes.append("429")
         return codes
 
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        # A serializer that needs at least one of some optional fields (a PATCH of nothing is
+        # refused) says so with `required_any = ("a", "b")`; the schema states it as anyOf.
+        required_any = getattr(serializer, "required_any", ())
+        if direction == "request" and required_any:
+            schema["anyOf"] = [{"required": [name]} for name in required_any]
+        return schema
+
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         # A required text field is stripped before it is checked, so "  " is refused like "":

@@ -83,5 +83,7 @@ def test_the_schema_states_what_the_serializers_refuse(schema):
     # "" and "  " were valid by the schema and refused by the code.
     doc_number = components["UploadLinkRequest"]["properties"]["doc_number"]
     assert doc_number["minLength"] == 1 and doc_number["pattern"] == r"\S"
+    # PATCH {} was valid by the schema and refused by the code.
+    assert components["PatchedJobEditRequest"]["anyOf"] == [{"required": ["cron"]}, {"required": ["enabled"]}]
     page = next(p for p in schema["paths"][SALES_ORDERS]["get"]["parameters"] if p["name"] == "page")
     assert page["schema"]["minimum"] == 1
