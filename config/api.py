@@ -14,13 +14,10 @@ def positive_int_param(request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
+    # ASCII digits only: int() would also take " 5", "+5" and full-width "５".
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise exceptions.ValidationError({name: [_("必须是大于 0 的整数")]})
-    return value
+    return int(raw)
 
 
 class StandardPagination(PageNumberPagination):

@@ -31,6 +31,7 @@ def refused(response, parameter: str) -> bool:
         ("/api/v1/erp/receivables/", {"unpaid": "null"}, "unpaid"),  # was: no filter
         (SALES_ORDERS, {"status": "0.5"}, "status"),  # was: filtered an integer column by 0.5
         (SALES_ORDERS, {"page": "0"}, "page"),  # was: 404 "invalid page"
+        (SALES_ORDERS, {"page_size": "５"}, "page_size"),  # was: 5 (int() reads full-width digits)
         ("/api/admin/records", {"page_size": "-5"}, "page_size"),  # was: silently 1
         ("/api/admin/records", {"status": ""}, "status"),
         ("/api/admin/export", {"start_date": ""}, "start_date"),
