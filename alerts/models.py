@@ -155,3 +155,15 @@ class JobStats(models.Model):
 
     def count_for(self, status: str) -> int:
         return getattr(self, f"{status}_total")
+
+
+# Alerting models live in their own module; importing them here registers them with the app.
+from alerts.alerting.models import (  # noqa: E402, F401
+    Alert,
+    AlertDelivery,
+    AlertEvent,
+    AlertThreshold,
+    Contact,
+    Route,
+    Silence,
+)
