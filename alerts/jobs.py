@@ -32,3 +32,7 @@ def cleanup_old_job_runs() -> dict:
 )
 def expire_overdue_job_runs() -> dict:
     return services.expire_overdue_runs()
+
+
+# Alerting declares its own jobs beside its code; importing them here registers them.
+from alerts.alerting import jobs as _alerting_jobs  # noqa: E402, F401

@@ -1,9 +1,11 @@
 from django.urls import path
 
 from alerts import api, views
+from alerts.alerting import views as alerting_views
 
 urlpatterns = [
     path("scheduler/", views.scheduler_page, name="scheduler"),
+    path("alerts/", alerting_views.alerts_page, name="alerts-page"),
     # For Prometheus scrapers: bearer token, not a user session (see METRICS_BEARER_TOKEN).
     path("metrics", views.metrics, name="metrics"),
     path("api/v1/scheduler/status", api.SchedulerStatusView.as_view(), name="scheduler-status"),

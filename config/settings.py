@@ -372,6 +372,18 @@ NOTIFY_LEASE_S = envint("NOTIFY_LEASE_S", 180)
 # A pending row enqueued this long ago whose task never ran is enqueued again by the sweep.
 NOTIFY_PENDING_STALE_S = envint("NOTIFY_PENDING_STALE_S", 120)
 
+# --- Alerting (alerts.alerting, alerts.routing) ------------------------------------------------
+# Links in messages point here (the /alerts/ page).
+ALERT_LINK_BASE_URL = env("ALERT_LINK_BASE_URL", f"http://127.0.0.1:{envint('PORT', 8000)}")
+# Receivers of alerts no route matches. With the channels on the sandbox (the `make run` default)
+# every alert goes to one sandbox robot and the admin's email, so messages arrive unconfigured;
+# elsewhere nobody is told until routes (or these settings) say who. "admin" = the first
+# superuser's email (ALERT_ADMIN_FALLBACK_EMAIL when it has none).
+_CHANNELS_ON_SANDBOX = WECOM_ROBOT_URL.startswith(_SANDBOX_ORIGIN)
+ALERT_DEFAULT_ROBOT_KEY = env("ALERT_DEFAULT_ROBOT_KEY", "yunqiao-sandbox-robot" if _CHANNELS_ON_SANDBOX else "")
+ALERT_DEFAULT_EMAIL = env("ALERT_DEFAULT_EMAIL", "admin" if _CHANNELS_ON_SANDBOX else "")
+ALERT_ADMIN_FALLBACK_EMAIL = env("ALERT_ADMIN_FALLBACK_EMAIL", "admin@yunqiao.local")
+
 # --- Uploads -----------------------------------------------------------------------------------
 MAX_FILE_SIZE = envint("MAX_FILE_SIZE", 10 * 1024 * 1024)
 MAX_FILES_PER_UPLOAD = envint("MAX_FILES_PER_UPLOAD", 10)

@@ -198,7 +198,7 @@ class Contact(models.Model):
         return self.name
 
     def clean(self):
-        from alerts.alerting.receivers import validate_contact
+        from alerts.routing import validate_contact
 
         validate_contact(self)
 
