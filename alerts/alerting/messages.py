@@ -17,9 +17,14 @@ from alerts.alerting.rules import UnknownRule, get_rule
 MAX_LISTED = 15
 
 
+def absolute_url(path: str) -> str:
+    """A link people can open from a phone: ALERT_LINK_BASE_URL + the path."""
+    return settings.ALERT_LINK_BASE_URL.rstrip("/") + path
+
+
 def alerts_page_url(**filters) -> str:
     query = urlencode({name: value for name, value in filters.items() if value})
-    return settings.ALERT_LINK_BASE_URL.rstrip("/") + reverse("alerts-page") + (f"?{query}" if query else "")
+    return absolute_url(reverse("alerts-page")) + (f"?{query}" if query else "")
 
 
 def _rule_name_and_advice(rule_id: str) -> tuple[str, str]:
@@ -76,14 +81,14 @@ def resolved_message(*, rule_id: str, project: str, alerts: list[Alert]) -> tupl
     return title, "\n".join(lines), alerts_page_url(rule=rule_id, project=project, state="resolved")
 
 
-def escalation_message(*, alert: Alert, level: int, told: list[str]) -> tuple[str, str, str]:
-    minutes = int((timezone.now() - alert.starts_at).total_seconds() // 60)
+def escalation_message(*, alert: Alert, level: int, told: list[str], now) -> tuple[str, str, str]:
+    minutes = int((now - alert.starts_at).total_seconds() // 60)
     title = _("【升级】%(title)s") % {"title": alert.title}
     _name, advice = _rule_name_and_advice(alert.rule)
     lines = [
         _("这条%(severity)s预警已 %(minutes)s 分钟无人确认，升级到第 %(level)s 级。")
         % {"severity": Severity(alert.severity).label, "minutes": minutes, "level": level},
-        _("已通知：%(names)s") % {"names": "、".join(told) or _("默认接收人")},
+        _("现通知：%(names)s") % {"names": "、".join(told)},
     ]
     if alert.detail:
         lines.append(alert.detail[:500])

@@ -124,7 +124,8 @@ def erp_rules(declare_rule, declare_job):
 def test_which_rules_inhibit_follows_from_the_tables_their_jobs_read(erp_rules):
     from alerts.alerting.rules import get_rule
 
-    assert [rule.id for rule in inhibitors_of(get_rule("probe_order_late"))] == ["probe_day_failed"]
+    # The real day-sync rule too: `sync_yesterday` declares it writes sync_salesorder.
+    assert [rule.id for rule in inhibitors_of(get_rule("probe_order_late"))] == ["probe_day_failed", "sync_day_failed"]
     assert inhibitors_of(get_rule("probe_upload_stuck")) == []
     assert inhibitors_of(get_rule("probe_day_failed")) == []
 
