@@ -83,7 +83,7 @@ def _upload_firing(business_id: str, doc_number: str, failures: int, error: str)
         title=_("单据 %(doc)s 有 %(count)s 张照片上传失败") % {"doc": doc_number or business_id, "count": failures},
         detail=error[:1000],
         labels={"document": business_id},
-        link=absolute_url(reverse("history-page", args=[business_id])),
+        link=absolute_url(reverse("uploads:history-page", args=[business_id])),
     )
 
 
