@@ -139,3 +139,7 @@ class JobRunAdmin(admin.ModelAdmin):
             else:
                 retried += 1
         self.message_user(request, ngettext("已排队 %d 次重试", "已排队 %d 次重试", retried) % retried)
+
+
+# Alerting's admin lives beside its code; importing it registers it.
+from alerts.alerting import admin as _alerting_admin  # noqa: E402, F401

@@ -11,6 +11,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
 from alerts import registry, selectors
+from alerts.alerting.metrics import AlertsCollector
 from alerts.models import DURATION_BUCKETS_S, JobStats, ScheduledJob
 
 logger = logging.getLogger(__name__)
@@ -130,4 +131,5 @@ def exposition() -> bytes:
     """The Prometheus text format of everything above."""
     collectors = CollectorRegistry(auto_describe=False)
     collectors.register(SchedulerCollector())
+    collectors.register(AlertsCollector())
     return generate_latest(collectors)

@@ -431,6 +431,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "SyncBatchStatusEnum": "sync.models.BatchStatus",
         "SyncBatchDayStatusEnum": "sync.models.BatchDayStatus",
         "SyncDayStatusEnum": "sync.models.DayStatus",
+        "AlertStatusEnum": "alerts.alerting.models.AlertStatus",
     }
 )
 
