@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alerts import api, views
+from alerts import api, notifications_api, views
 
 urlpatterns = [
     path("scheduler/", views.scheduler_page, name="scheduler"),
@@ -19,4 +19,5 @@ urlpatterns = [
         name="scheduler-metrics-prometheus",
     ),
     path("api/v1/scheduler/services/list", api.ServiceListView.as_view(), name="scheduler-services"),
+    path("api/v1/notifications/", notifications_api.NotificationListView.as_view(), name="notifications"),
 ]
