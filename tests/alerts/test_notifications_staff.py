@@ -109,3 +109,9 @@ def test_prometheus_counts_notifications_by_channel_and_status(outbox):
     assert found[("wecom_robot", "dead")] == 1
     assert found[("sms", "pending")] == 1
     assert found[("email", "failed")] == 0
+
+
+def test_api_errors_are_in_english_when_asked(staff_api, outbox):
+    answer = staff_api.get("/api/v1/notifications/?channel=pager", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert answer.json()["message"] == "channel: Unknown channel: pager"
