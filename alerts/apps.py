@@ -8,7 +8,17 @@ class AlertsConfig(AppConfig):
     verbose_name = _("定时任务与预警")
     # Staff see runs and counters and edit job schedules (cron, enabled). Runs are facts written
     # only by the scheduler; jobs come from code and are never added by hand.
-    group_permissions = {"staff": ["view_jobrun", "view_jobstats", "view_scheduledjob", "change_scheduledjob"]}
+    # Staff also read the notification outbox and send dead notifications again (change = resend).
+    group_permissions = {
+        "staff": [
+            "view_jobrun",
+            "view_jobstats",
+            "view_scheduledjob",
+            "change_scheduledjob",
+            "view_notification",
+            "change_notification",
+        ]
+    }
 
     def ready(self):
         from alerts import registry

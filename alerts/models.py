@@ -227,7 +227,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} → {self.address}: {self.title}"
+        return f"{self.get_channel_display()}: {self.title}"  # no address: a robot key is a secret
 
 
 class RateSlot(models.Model):

@@ -87,7 +87,11 @@ class SchedulerCollector(Collector):
     def app_metrics(self):
         """Gauges from the other apps, read through their selectors; one failing app does not
         take the scheduler's own metrics down with it."""
-        for name, collect in (("uploads", _upload_gauges), ("sync", _sync_gauges)):
+        for name, collect in (
+            ("uploads", _upload_gauges),
+            ("sync", _sync_gauges),
+            ("notifications", _notification_gauges),
+        ):
             try:
                 yield from collect()
             except Exception:
@@ -125,6 +129,24 @@ def _sync_gauges():
     if batch is not None and batch.total_days:
         progress.add_metric([], batch.processed_days / batch.total_days)
     yield progress
+
+
+def _notification_gauges():
+    from django.db.models import Count
+
+    from alerts.models import Channel, Notification
+
+    counts = {
+        (row["channel"], row["status"]): row["total"]
+        for row in Notification.objects.values("channel", "status").annotate(total=Count("id"))
+    }
+    gauge = GaugeMetricFamily(
+        "yunqiao_notifications", "Outbox notifications by channel and delivery status.", labels=["channel", "status"]
+    )
+    for channel in Channel.values:
+        for status in Notification.Status.values:
+            gauge.add_metric([channel, status], counts.get((channel, status), 0))
+    yield gauge
 
 
 def exposition() -> bytes:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alerts import api, views
+from alerts import api, notifications_api, views
 from alerts.alerting import api as alerting_api
 from alerts.alerting import views as alerting_views
 
@@ -35,4 +35,5 @@ urlpatterns = [
         name="scheduler-metrics-prometheus",
     ),
     path("api/v1/scheduler/services/list", api.ServiceListView.as_view(), name="scheduler-services"),
+    path("api/v1/notifications/", notifications_api.NotificationListView.as_view(), name="notifications"),
 ]

@@ -5,7 +5,9 @@ Faults are set through `POST /__sandbox__/faults` under one key per remote, e.g.
 `{"wecom_robot": {"fail_next": 2, "error": 45009}}` (the next two messages are refused with
 45009), `{"sms": {"error": "isp.SYSTEM_ERROR", "fail_next": -1}}` (every one, until changed),
 `{"wecom_robot": {"hang_next": 1, "hang_s": 30}}` (hold the next message 30 s before handling
-it), `{"smtp": {"per_min": 50}}`, `{"wecom_app": {"latency_ms": [20, 80]}}`. Received messages
+it), `{"smtp": {"per_min": 50}}`, `{"wecom_app": {"latency_ms": [20, 80]}}`, and
+`{"wecom_robot": {"pass_s": 61}}` (the remote's per-minute windows age by 61 s, for tests that
+pass the time instead of waiting). Received messages
 are listed by `GET /__sandbox__/state` as `wecom_messages`, `sms_messages` and `emails`.
 """
 
@@ -27,6 +29,7 @@ DEFAULT_FAULTS = {
     "smtp": {"per_min": 300},
 }
 FAULT_FIELDS = {"per_min", "fail_next", "error", "hang_next", "hang_s", "latency_ms"}
+CONTROLS = {"pass_s"}
 FIELD_DEFAULTS = {"fail_next": 0, "error": None, "hang_next": 0, "hang_s": 10.0, "latency_ms": [0, 0]}
 WINDOW_S = 60.0
 
@@ -39,12 +42,14 @@ def validated(remote: str, changes) -> dict:
     """The fault fields of one remote, checked; raises ValueError naming the bad one."""
     if not isinstance(changes, dict):
         raise ValueError(f"{remote} faults must be a JSON object")
-    unknown = set(changes) - FAULT_FIELDS
+    unknown = set(changes) - FAULT_FIELDS - CONTROLS
     if unknown:
         raise ValueError(f"unknown {remote} fault keys: {sorted(unknown)}")
     for key in ("per_min", "fail_next", "hang_next"):
         if key in changes and (not isinstance(changes[key], int) or changes[key] < -1):
             raise ValueError(f"{remote}.{key} must be an integer (-1 = always)")
+    if "pass_s" in changes and not 0 <= float(changes["pass_s"]) <= 86400:
+        raise ValueError(f"{remote}.pass_s must be between 0 and 86400")
     if "hang_s" in changes and not 0 <= float(changes["hang_s"]) <= 600:
         raise ValueError(f"{remote}.hang_s must be between 0 and 600")
     if "latency_ms" in changes:
@@ -71,6 +76,17 @@ class MessagingState:
     def snapshot(self) -> dict:
         with self.lock:
             return {name: list(entries) for name, entries in self.logs.items()}
+
+    def apply_controls(self, remote: str, changes: dict) -> dict:
+        """Act on one-off controls (`pass_s`) and return the fault fields to keep."""
+        passed = float(changes.pop("pass_s", 0))
+        if passed:
+            with self.lock:
+                for (name, _), window in self.windows.items():
+                    if name == remote:
+                        for index in range(len(window)):
+                            window[index] -= passed
+        return changes
 
     def record(self, log: str, entry: dict) -> None:
         with self.lock:

@@ -121,7 +121,7 @@ class SandboxState:
         remotes = {key: messaging.validated(key, changes.pop(key)) for key in messaging.REMOTES if key in changes}
         with self.lock:
             for key, value in remotes.items():
-                self.faults[key] = {**self.faults[key], **value}
+                self.faults[key] = {**self.faults[key], **self.messaging.apply_controls(key, value)}
             if changes.pop("expire_tokens_now", False):
                 self.tokens = dict.fromkeys(self.tokens, 0.0)
                 self.save()

@@ -39,6 +39,7 @@ class AliyunSms:
         params = {key: values[-1] for key, values in parse_qs(raw, keep_blank_values=True).items()}
         messaging.latency_and_hang("sms")
         if client_gone(request):
+            state.count("sms_dropped")
             return answer("isp.SYSTEM_ERROR", "client gone")
         if params.get("AccessKeyId") != self.access_key_id:
             return answer("InvalidAccessKeyId.NotFound", "Specified access key is not found.", status=404)

@@ -25,7 +25,8 @@ TOKEN_TTL_S = 7200
 
 def client_gone(request: Request) -> bool:
     """True when the caller closed its connection (e.g. its process was killed during a hang):
-    the sandbox then drops the message, as a gateway whose client went away would."""
+    the sandbox then drops the message, as a gateway whose client went away would, and counts
+    it in `requests` as `<remote>_dropped`."""
     sock = request.handler.connection
     try:
         readable, _, _ = select.select([sock], [], [], 0)
@@ -58,6 +59,7 @@ class WeCom:
         body = request.json() or {}
         messaging.latency_and_hang("wecom_robot")
         if client_gone(request):
+            state.count("wecom_robot_dropped")
             return wecom_error(-1, "client gone")
         key = request.query.get("key", "")
         if not ROBOT_KEY.fullmatch(key) or "invalid" in key:
@@ -98,6 +100,7 @@ class WeCom:
         body = request.json() or {}
         messaging.latency_and_hang("wecom_app")
         if client_gone(request):
+            state.count("wecom_app_dropped")
             return wecom_error(-1, "client gone")
         with state.lock:
             expires = self.tokens.get(request.query.get("access_token", ""), 0)
