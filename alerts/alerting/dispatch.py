@@ -176,15 +176,15 @@ def _send_firing(group: Group, now: datetime) -> None:
                 idempotency_key=_key("firing", target, group.rule, group.project, [target.address, *sorted(parts)]),
                 alert_ids=[alert.pk for alert in alerts],
             )
-            kind = AlertEvent.Kind.NOTIFIED
+            new_ids = {alert.pk for alert in group.new}
             AlertEvent.objects.bulk_create(
                 [
                     AlertEvent(
                         alert=alert,
-                        kind=kind,
+                        kind=AlertEvent.Kind.NOTIFIED,
                         at=now,
                         message=f"{target.channel} → {target.address}",
-                        data={"notification_id": notification.pk, "repeat": alert not in group.new},
+                        data={"notification_id": notification.pk, "repeat": alert.pk not in new_ids},
                     )
                     for alert in alerts
                 ]
