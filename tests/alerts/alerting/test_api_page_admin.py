@@ -187,3 +187,11 @@ def test_admin_actions_acknowledge_through_the_service(admin_client, alerts):
     assert alert.status == "acknowledged"
     assert alert.events.filter(kind="acknowledged").exists()
     assert Alert.objects.filter(status="firing").count() == 2
+
+
+def test_the_page_and_api_errors_speak_english_when_asked(client, staff_user, staff_api, alerts):
+    client.force_login(staff_user)
+    page = client.get("/alerts/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Acknowledge" in page and "Silence this group" in page
+    refused = staff_api.get("/api/v1/alerts/?severity=fatal", HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.json()["message"] == "Severity must be info, warning or critical"
