@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from alerts import registry
 from alerts.alerting.lifecycle import Firing, raise_alert
-from alerts.alerting.messages import absolute_url
+from alerts.alerting.messages import absolute_url, in_site_language
 from alerts.alerting.models import Severity
 from alerts.alerting.rules import declare_rule
 from alerts.alerting.thresholds import threshold_value
@@ -107,6 +107,7 @@ def failed_uploads() -> list[Firing]:
     ]
 
 
+@in_site_language
 def upload_failed_for_good(*, record_id: int) -> None:
     """Called by uploads when a record ends failed: raise its document's alert now, not at the
     next evaluation."""

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from alerts.alerting import deadman, dispatch, escalation, first_rules
 from alerts.alerting.lifecycle import evaluate_rule
+from alerts.alerting.messages import in_site_language
 from alerts.registry import job
 
 
@@ -31,6 +32,7 @@ def check_system_alerts() -> dict:
     return evaluate_system_rules(now=now)
 
 
+@in_site_language
 def evaluate_system_rules(*, now) -> dict:
     """One evaluation of every system rule over the full set of keys still true."""
     sets = {

@@ -3,11 +3,12 @@ with a link to the alert page and what to do."""
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from alerts.alerting.models import Alert, Severity
@@ -15,6 +16,18 @@ from alerts.alerting.rules import UnknownRule, get_rule
 
 # A robot markdown message is limited to 4096 bytes: list this many alerts, then count the rest.
 MAX_LISTED = 15
+
+
+def in_site_language(func):
+    """Messages and stored alert texts are in the site's language (LANGUAGE_CODE), whatever
+    language the request or thread that triggers them happens to have active."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with translation.override(settings.LANGUAGE_CODE):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def absolute_url(path: str) -> str:
@@ -52,6 +65,7 @@ def _heading(rule_id: str, project: str, count: int) -> str:
     return _("%(where)s%(rule)s %(count)s 条") % {"where": where, "rule": name, "count": count}
 
 
+@in_site_language
 def firing_message(*, rule_id: str, project: str, alerts: list[Alert], repeat: bool) -> tuple[str, str, str]:
     """(title, text, link) of a message telling that these alerts fire."""
     worst = max(alerts, key=lambda alert: list(Severity.values).index(alert.severity))
@@ -65,6 +79,7 @@ def firing_message(*, rule_id: str, project: str, alerts: list[Alert], repeat: b
     return title, "\n".join(lines), alerts_page_url(rule=rule_id, project=project)
 
 
+@in_site_language
 def resolved_message(*, rule_id: str, project: str, alerts: list[Alert]) -> tuple[str, str, str]:
     title = f"【{_('已恢复')}】{_heading(rule_id, project, len(alerts))}"
     lines = []
@@ -81,6 +96,7 @@ def resolved_message(*, rule_id: str, project: str, alerts: list[Alert]) -> tupl
     return title, "\n".join(lines), alerts_page_url(rule=rule_id, project=project, state="resolved")
 
 
+@in_site_language
 def escalation_message(*, alert: Alert, level: int, told: list[str], now) -> tuple[str, str, str]:
     minutes = int((now - alert.starts_at).total_seconds() // 60)
     title = _("【升级】%(title)s") % {"title": alert.title}

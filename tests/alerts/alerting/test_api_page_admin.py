@@ -3,7 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
 from alerts import prometheus
 from alerts.alerting.dispatch import dispatch_alert_notifications
@@ -189,9 +190,31 @@ def test_admin_actions_acknowledge_through_the_service(admin_client, alerts):
     assert Alert.objects.filter(status="firing").count() == 2
 
 
-def test_the_page_and_api_errors_speak_english_when_asked(client, staff_user, staff_api, alerts):
+@pytest.fixture
+def site_language_restored():
+    yield
+    translation.activate(settings.LANGUAGE_CODE)  # requests leave their language active in the thread
+
+
+def test_the_page_and_api_errors_speak_english_when_asked(
+    client, staff_user, staff_api, alerts, site_language_restored
+):
     client.force_login(staff_user)
     page = client.get("/alerts/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Acknowledge" in page and "Silence this group" in page
     refused = staff_api.get("/api/v1/alerts/?severity=fatal", HTTP_ACCEPT_LANGUAGE="en")
     assert refused.json()["message"] == "Severity must be info, warning or critical"
+
+
+def test_messages_are_written_in_the_site_language_whatever_language_is_active(alerts, site_language_restored):
+    """A staff member browsing in English must not turn the next messages English (the thread's
+    active language leaked into message rendering)."""
+    from alerts.outbox import Notification
+
+    translation.activate("en")
+    dispatch_alert_notifications(now=timezone.now() + timedelta(minutes=2))
+    assert sorted(Notification.objects.values_list("title", flat=True)) == [
+        "【严重】停机 1 条",
+        "【警告】项目 P1：缺料 1 条",
+        "【警告】项目 P2：缺料 1 条",
+    ]
