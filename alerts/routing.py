@@ -42,6 +42,15 @@ class Target:
     address: str
     contact_id: int | None = None
 
+    @property
+    def shown(self) -> str:
+        """For timelines and pages: a robot's webhook key lets anyone post to the group, so it is
+        never shown whole (as in the notifications admin and API)."""
+        from alerts.notifications_api import masked
+
+        address = masked(self.address) if self.channel == Channel.WECOM_ROBOT else self.address
+        return f"{self.channel} → {address}"
+
 
 def contact_address(contact: Contact, channel: str) -> str:
     return (getattr(contact, CONTACT_FIELD_OF_CHANNEL[channel], "") or "").strip()

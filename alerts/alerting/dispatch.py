@@ -183,7 +183,7 @@ def _send_firing(group: Group, now: datetime) -> None:
                         alert=alert,
                         kind=AlertEvent.Kind.NOTIFIED,
                         at=now,
-                        message=f"{target.channel} → {target.address}",
+                        message=target.shown,
                         data={"notification_id": notification.pk, "repeat": alert.pk not in new_ids},
                     )
                     for alert in alerts
@@ -231,7 +231,7 @@ def _send_resolved(target: Target, rule: str, project: str, deliveries: list[Ale
                     alert=alert,
                     kind=AlertEvent.Kind.RESOLVED_NOTIFIED,
                     at=now,
-                    message=f"{target.channel} → {target.address}",
+                    message=target.shown,
                     data={"notification_id": notification.pk},
                 )
                 for alert in alerts

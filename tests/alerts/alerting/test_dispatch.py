@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from alerts.alerting.dispatch import dispatch_alert_notifications
 from alerts.alerting.lifecycle import Firing, acknowledge_alert, evaluate_rule, raise_alert, resolve_alert
-from alerts.alerting.models import AlertDelivery, Contact, Route
+from alerts.alerting.models import Alert, AlertDelivery, Contact, Route
 from alerts.alerting.suppression import create_silence
 from alerts.alerting.thresholds import set_threshold
 from alerts.outbox import Notification
@@ -59,6 +59,11 @@ def test_a_burst_is_one_message_per_receiver_after_the_group_window(ops):
     assert "物料 M-000 缺料" in robot.text and "另有 185 条" in robot.text and "联系采购补货" in robot.text
     assert robot.link.endswith("/alerts/?rule=stock_low")
     assert len(robot.alert_ids) == 200
+    # The timeline says who was told, without showing the robot's secret key whole.
+    assert set(Alert.objects.get(key="M-000").events.filter(kind="notified").values_list("message", flat=True)) == {
+        "wecom_robot → ops-…-1",
+        "email → wang@example.com",
+    }
 
     # Raised again while open: no new message.
     evaluate_rule(
