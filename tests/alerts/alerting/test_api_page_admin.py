@@ -147,6 +147,8 @@ def test_prometheus_counts_open_alerts_by_rule_and_severity(alerts):
 def test_admin_pages_open_and_refuse_bad_routes_thresholds_and_contacts(admin_client, alerts):
     for model in ("alert", "silence", "contact", "route", "alertthreshold"):
         assert admin_client.get(f"/admin/alerts/{model}/").status_code == 200
+        if model != "alert":
+            assert admin_client.get(f"/admin/alerts/{model}/add/").status_code == 200
     assert admin_client.get(f"/admin/alerts/alert/{alerts['a'].pk}/change/").status_code == 200
 
     contact = Contact.objects.create(name="运维群", wecom_robot_key="ops-robot-key-1")
@@ -218,3 +220,37 @@ def test_messages_are_written_in_the_site_language_whatever_language_is_active(a
         "【警告】项目 P1：缺料 1 条",
         "【警告】项目 P2：缺料 1 条",
     ]
+
+
+def test_admin_creates_a_valid_route_and_silence(admin_client, alerts):
+    contact = Contact.objects.create(name="采购小王", email="wang@example.com")
+    admin_client.post(
+        "/admin/alerts/route/add/",
+        {
+            "name": "缺料给采购",
+            "position": 0,
+            "rules": '["stock_low"]',
+            "severities": '["warning"]',
+            "categories": "[]",
+            "labels": '{"project": "P1"}',
+            "channels": '["email"]',
+            "contacts": [contact.pk],
+            "is_active": "on",
+        },
+    )
+    route = Route.objects.get()
+    assert (route.rules, route.labels, list(route.contacts.all())) == (["stock_low"], {"project": "P1"}, [contact])
+
+    ends = timezone.localtime(timezone.now() + timedelta(hours=2))
+    admin_client.post(
+        "/admin/alerts/silence/add/",
+        {
+            "matchers": '[{"name": "rule", "value": "stock_low"}]',
+            "starts_at_0": timezone.localtime().strftime("%Y-%m-%d"),
+            "starts_at_1": timezone.localtime().strftime("%H:%M:%S"),
+            "ends_at_0": ends.strftime("%Y-%m-%d"),
+            "ends_at_1": ends.strftime("%H:%M:%S"),
+            "comment": "盘点",
+        },
+    )
+    assert Silence.objects.get().matchers == [{"name": "rule", "op": "=", "value": "stock_low"}]
