@@ -25,6 +25,11 @@ PAGE_ALERTS = 300
 SILENCE_HOURS = (1, 4, 24, 72)
 
 
+def _category_colour(category: str) -> int:
+    """The same colour for a category on every day of the chart (and in its legend)."""
+    return registry.CATEGORIES.index(category) + 1 if category in registry.CATEGORIES else len(registry.CATEGORIES)
+
+
 def _staff_only(request):
     if not is_staff_member(request.user):
         raise PermissionDenied
@@ -74,13 +79,18 @@ def alerts_page(request):
                     "day": day["day"],
                     "total": sum(day["counts"].values()),
                     "bars": [
-                        {"category": category, "count": count, "percent": round(100 * count / most)}
-                        for category, count in sorted(day["counts"].items())
+                        {
+                            "category": category,
+                            "colour": _category_colour(category),
+                            "count": count,
+                            "percent": round(100 * count / most),
+                        }
+                        for category, count in sorted(day["counts"].items(), key=lambda item: _category_colour(item[0]))
                     ],
                 }
                 for day in days
             ],
-            "categories": registry.CATEGORIES,
+            "categories": [(category, _category_colour(category)) for category in registry.CATEGORIES],
             "notifications": Notification.objects.order_by("-pk")[:30],
             "silence_hours": SILENCE_HOURS,
             "counts": selectors.state_counts(),

@@ -254,3 +254,13 @@ def test_admin_creates_a_valid_route_and_silence(admin_client, alerts):
         },
     )
     assert Silence.objects.get().matchers == [{"name": "rule", "op": "=", "value": "stock_low"}]
+
+
+def test_the_chart_gives_each_category_one_colour_on_every_day(client, staff_user, declare_rule):
+    """A day with only 检查 alerts drew them in 预警's colour (colours followed the bar's position)."""
+    declare_rule(id="probe_check", category="检查")
+    raise_alert(rule="probe_check", key="1", title="巡检", now=timezone.now())
+    client.force_login(staff_user)
+    page = client.get("/alerts/").content.decode()
+    assert 'class="bar category-2"' in page and 'class="bar category-1"' not in page
+    assert '<span class="swatch category-2"></span>检查' in page
