@@ -113,7 +113,7 @@ def _firing_groups(now: datetime, repeat: timedelta, report: DispatchReport) -> 
     tree = RouteTree.load()
     told: dict[tuple[int, str, str], AlertDelivery] = {
         (delivery.alert_id, delivery.channel, delivery.address): delivery
-        for delivery in AlertDelivery.objects.filter(alert__status=AlertStatus.FIRING, escalation_level=0)
+        for delivery in AlertDelivery.objects.filter(alert__status=AlertStatus.FIRING)
     }
     groups: dict[tuple, Group] = {}
     for alert in firing:

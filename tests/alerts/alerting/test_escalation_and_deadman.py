@@ -127,3 +127,21 @@ def test_a_failed_run_raises_job_failed_and_the_next_success_resolves_it(declare
     evaluate_system_rules(now=T0 + timedelta(minutes=1))
     alert.refresh_from_db()
     assert (alert.status, alert.resolved_how) == ("resolved", "auto")
+
+
+def test_a_route_added_for_someone_already_told_by_escalation_does_not_block_the_group(chain):
+    """The dispatch pass counted only level-0 deliveries as "told": it tried to insert a second
+    delivery for the escalated manager, failed on the unique row, and so never sent that group."""
+    manager = chain[2]
+    first = raise_alert(rule="line_down", key="L1", title="1 号线停机", now=T0)
+    dispatch_alert_notifications(now=T0 + timedelta(minutes=1))
+    check_alert_escalation(now=T0 + timedelta(minutes=31))
+    check_alert_escalation(now=T0 + timedelta(minutes=62))  # the manager has heard of L1
+    Route.objects.get().contacts.add(manager)
+    raise_alert(rule="line_down", key="L2", title="2 号线停机", now=T0 + timedelta(minutes=63))
+
+    report = dispatch_alert_notifications(now=T0 + timedelta(minutes=65))
+    assert report["lost_races"] == 0
+    to_manager = Notification.objects.filter(address="boss@example.com").order_by("pk").last()
+    assert "2 号线停机" in to_manager.text and "1 号线停机" not in to_manager.text
+    assert first.deliveries.filter(address="boss@example.com").count() == 1
