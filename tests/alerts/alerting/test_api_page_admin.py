@@ -103,6 +103,9 @@ def test_the_page_groups_by_rule_and_project_and_escapes_alert_text(client, staf
     assert "项目 P1：缺料" in page and "项目 P2：缺料" in page and "停机" in page
     assert "&lt;b&gt;物料 A&lt;/b&gt; 缺料" in page and "<b>物料 A</b>" not in page
     assert "时间线" in page and 'name="viewport"' in page
+    # The link of an escalation message shows that one alert.
+    one = client.get(f"/alerts/?alert={alerts['c'].pk}").content.decode()
+    assert "1 号线停机" in one and "物料 B 缺料" not in one
 
 
 def test_the_page_is_for_staff_only(client, field_user):
