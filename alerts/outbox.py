@@ -19,6 +19,8 @@ __all__ = ["Channel", "Notification", "enqueue_deliveries", "enqueue_notificatio
 logger = logging.getLogger(__name__)
 
 DELIVERY_TASK = "alerts.tasks.deliver_notification"
+ADDRESS_MAX = Notification._meta.get_field("address").max_length
+KEY_MAX = Notification._meta.get_field("idempotency_key").max_length
 
 
 def enqueue_notification(
@@ -37,6 +39,9 @@ def enqueue_notification(
         raise ValueError(f"unknown notification channel {channel!r}")
     if not address or not idempotency_key:
         raise ValueError("a notification needs an address and an idempotency_key")
+    if len(address) > ADDRESS_MAX or len(idempotency_key) > KEY_MAX:
+        # Refused here rather than cut: a cut address reaches someone else, a cut key merges messages.
+        raise ValueError(f"address (≤ {ADDRESS_MAX}) or idempotency_key (≤ {KEY_MAX}) too long")
     existing = Notification.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing

@@ -54,7 +54,10 @@ def test_a_rolled_back_caller_leaves_no_row(django_capture_on_commit_callbacks):
     assert not Notification.objects.exists()
 
 
-def test_an_unknown_channel_is_refused():
+@pytest.mark.parametrize(
+    "bad", [{"channel": "pager"}, {"address": ""}, {"address": "x" * 255}, {"idempotency_key": "k" * 201}]
+)
+def test_bad_input_is_refused_and_writes_nothing(bad):
     with pytest.raises(ValueError):
-        enqueue(channel="pager")
+        enqueue(**bad)
     assert not Notification.objects.exists()
