@@ -230,6 +230,22 @@ class Notification(models.Model):
         return f"{self.get_channel_display()}: {self.title}"  # no address: a robot key is a secret
 
 
+class NotificationAlert(models.Model):
+    """Which alerts a notification was about, queryable on every database (a JSON `contains`
+    lookup is not available on SQLite): the alert timeline lists its notifications through it."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="alert_links")
+    alert_id = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "alert_id"], name="alerts_notificationalert_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"notification {self.notification_id} → alert {self.alert_id}"
+
+
 class RateSlot(models.Model):
     """One of the N sends a channel (or one robot) may make per window, shared by every worker on
     every host: a send takes a slot whose last use is older than the window, by conditional UPDATE.

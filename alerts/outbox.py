@@ -2,7 +2,7 @@
 
 A caller writes a `Notification` row inside its own transaction with `enqueue_notification`; the
 delivery task is handed to the broker only when that transaction commits, so a rolled-back alert
-change never sends anything, and a committed one is never lost (the sweeps in alerts.delivery
+change never sends anything, and a committed one is never lost (the sweeps in alerts.redelivery
 pick up a row whose task vanished). Delivery itself is in alerts.delivery.
 """
 
@@ -10,15 +10,18 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from alerts.models import Channel, Notification
+from alerts.models import Channel, Notification, NotificationAlert
 
-__all__ = ["Channel", "Notification", "enqueue_deliveries", "enqueue_notification"]
+__all__ = ["Channel", "Notification", "enqueue_deliveries", "enqueue_notification", "notifications_for_alert"]
 
 logger = logging.getLogger(__name__)
 
 DELIVERY_TASK = "alerts.tasks.deliver_notification"
+ADDRESS_MAX = Notification._meta.get_field("address").max_length
+KEY_MAX = Notification._meta.get_field("idempotency_key").max_length
 
 
 def enqueue_notification(
@@ -37,6 +40,9 @@ def enqueue_notification(
         raise ValueError(f"unknown notification channel {channel!r}")
     if not address or not idempotency_key:
         raise ValueError("a notification needs an address and an idempotency_key")
+    if len(address) > ADDRESS_MAX or len(idempotency_key) > KEY_MAX:
+        # Refused here rather than cut: a cut address reaches someone else, a cut key merges messages.
+        raise ValueError(f"address (≤ {ADDRESS_MAX}) or idempotency_key (≤ {KEY_MAX}) too long")
     existing = Notification.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
@@ -52,16 +58,24 @@ def enqueue_notification(
                 text=text,
                 link=link,
                 idempotency_key=idempotency_key,
-                alert_ids=[int(alert_id) for alert_id in alert_ids],
+                alert_ids=sorted({int(alert_id) for alert_id in alert_ids}),
                 enqueued_at=now,
                 created_at=now,
                 updated_at=now,
+            )
+            NotificationAlert.objects.bulk_create(
+                [NotificationAlert(notification=notification, alert_id=alert_id) for alert_id in notification.alert_ids]
             )
     except IntegrityError:
         return Notification.objects.get(idempotency_key=idempotency_key)
     notification_id = notification.pk
     transaction.on_commit(lambda: enqueue_deliveries([notification_id]))
     return notification
+
+
+def notifications_for_alert(alert_id: int) -> QuerySet[Notification]:
+    """The notifications sent (or being sent) about one alert, newest first: its timeline's part."""
+    return Notification.objects.filter(alert_links__alert_id=alert_id).order_by("-created_at", "-id")
 
 
 def enqueue_deliveries(notification_ids: Iterable[int]) -> None:

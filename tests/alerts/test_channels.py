@@ -154,3 +154,11 @@ def test_unknown_fault_keys_are_refused(sandbox):
 
     answer = httpx.post(f"{sandbox.url}/__sandbox__/faults", json={"wecom_robot": {"fail_soon": 1}})
     assert answer.status_code == 400
+
+
+def test_a_fail_rate_of_one_fails_every_message_until_cleared(sandbox):
+    sandbox.faults(wecom_app={"fail_rate": 1, "error": -1})
+    with pytest.raises(RetryableChannelError):
+        wecom_app.send(address="zhangsan", **MESSAGE)
+    sandbox.faults(wecom_app={"fail_rate": 0})
+    assert wecom_app.send(address="zhangsan", **MESSAGE)

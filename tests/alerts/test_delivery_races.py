@@ -159,3 +159,17 @@ def test_of_two_workers_that_both_read_the_row_as_pending_only_one_claims_it(san
     assert first is not None
     assert second is None
     assert Notification.objects.get(pk=row.pk).lease_token == first
+
+
+@pytest.mark.cluster
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_notification_reaches_the_robot_through_the_cluster(qcluster, sandbox):
+    row = notify("through-the-cluster")  # autocommit: enqueued to the real broker at once
+
+    wait_until(
+        lambda: Notification.objects.get(pk=row.pk).status == Status.SENT,
+        timeout_s=60,
+        message="the cluster to deliver the notification",
+    )
+    [received] = sandbox.state()["wecom_messages"]
+    assert "任务失败：sync_erp_day" in received["content"]

@@ -3,7 +3,7 @@
 import pytest
 from django.db import transaction
 
-from alerts.outbox import Channel, Notification, enqueue_notification
+from alerts.outbox import Channel, Notification, enqueue_notification, notifications_for_alert
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,20 @@ def test_a_rolled_back_caller_leaves_no_row(django_capture_on_commit_callbacks):
     assert not Notification.objects.exists()
 
 
-def test_an_unknown_channel_is_refused():
+@pytest.mark.parametrize(
+    "bad", [{"channel": "pager"}, {"address": ""}, {"address": "x" * 255}, {"idempotency_key": "k" * 201}]
+)
+def test_bad_input_is_refused_and_writes_nothing(bad):
     with pytest.raises(ValueError):
-        enqueue(channel="pager")
+        enqueue(**bad)
     assert not Notification.objects.exists()
+
+
+def test_an_alert_lists_the_notifications_sent_about_it():
+    fired = enqueue(idempotency_key="alert-1-fired", alert_ids=[1, 2])
+    resolved = enqueue(idempotency_key="alert-1-resolved", alert_ids=[1])
+    enqueue(idempotency_key="alert-3-fired", alert_ids=[3])
+
+    assert list(notifications_for_alert(1)) == [resolved, fired]
+    assert list(notifications_for_alert(2)) == [fired]
+    assert not notifications_for_alert(4).exists()

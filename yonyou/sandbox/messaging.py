@@ -5,7 +5,8 @@ Faults are set through `POST /__sandbox__/faults` under one key per remote, e.g.
 `{"wecom_robot": {"fail_next": 2, "error": 45009}}` (the next two messages are refused with
 45009), `{"sms": {"error": "isp.SYSTEM_ERROR", "fail_next": -1}}` (every one, until changed),
 `{"wecom_robot": {"hang_next": 1, "hang_s": 30}}` (hold the next message 30 s before handling
-it), `{"smtp": {"per_min": 50}}`, `{"wecom_app": {"latency_ms": [20, 80]}}`, and
+it), `{"sms": {"fail_rate": 0.3, "error": "isp.SYSTEM_ERROR"}}` (a random 30 %, for trying by
+hand), `{"smtp": {"per_min": 50}}`, `{"wecom_app": {"latency_ms": [20, 80]}}`, and
 `{"wecom_robot": {"pass_s": 61}}` (the remote's per-minute windows age by 61 s, for tests that
 pass the time instead of waiting). Received messages
 are listed by `GET /__sandbox__/state` as `wecom_messages`, `sms_messages` and `emails`.
@@ -28,9 +29,20 @@ DEFAULT_FAULTS = {
     "sms": {"per_min": 100},
     "smtp": {"per_min": 300},
 }
-FAULT_FIELDS = {"per_min", "fail_next", "error", "hang_next", "hang_s", "latency_ms"}
+FAULT_FIELDS = {"per_min", "fail_next", "fail_rate", "error", "hang_next", "hang_rate", "hang_s", "latency_ms"}
+# A countdown and the random rate that applies once it is spent (rates are for trying things by
+# hand; tests use the countdowns, which always fire).
+RATES = {"fail_next": "fail_rate", "hang_next": "hang_rate"}
 CONTROLS = {"pass_s"}
-FIELD_DEFAULTS = {"fail_next": 0, "error": None, "hang_next": 0, "hang_s": 10.0, "latency_ms": [0, 0]}
+FIELD_DEFAULTS = {
+    "fail_next": 0,
+    "fail_rate": 0.0,
+    "error": None,
+    "hang_next": 0,
+    "hang_rate": 0.0,
+    "hang_s": 10.0,
+    "latency_ms": [0, 0],
+}
 WINDOW_S = 60.0
 
 
@@ -48,6 +60,9 @@ def validated(remote: str, changes) -> dict:
     for key in ("per_min", "fail_next", "hang_next"):
         if key in changes and (not isinstance(changes[key], int) or changes[key] < -1):
             raise ValueError(f"{remote}.{key} must be an integer (-1 = always)")
+    for key in RATES.values():
+        if key in changes and not 0 <= float(changes[key]) <= 1:
+            raise ValueError(f"{remote}.{key} must be between 0 and 1")
     if "pass_s" in changes and not 0 <= float(changes["pass_s"]) <= 86400:
         raise ValueError(f"{remote}.pass_s must be between 0 and 86400")
     if "hang_s" in changes and not 0 <= float(changes["hang_s"]) <= 600:
@@ -97,11 +112,12 @@ class MessagingState:
             return dict(self.state.faults[remote])
 
     def take_fault(self, remote: str, counter: str) -> bool:
-        """True when this request is one of the next N to fail/hang (N counts down; -1 = always)."""
+        """True when this request is one of the next N to fail/hang (N counts down; -1 = always),
+        or, once N is spent, with the remote's `fail_rate`/`hang_rate`."""
         with self.state.lock:
             faults = self.state.faults[remote]
             if faults[counter] == 0:
-                return False
+                return random.random() < float(faults[RATES[counter]])  # noqa: S311 (test data)
             if faults[counter] > 0:
                 faults[counter] -= 1
             return True

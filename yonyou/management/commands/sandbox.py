@@ -14,13 +14,15 @@ class Command(BaseCommand):
         "attachments, document lists) with fault injection under /__sandbox__/. Files and tokens "
         "persist in DATA_DIR/sandbox/. It accepts YONYOU_APP_KEY/YONYOU_APP_SECRET. The same process serves "
         "the WeCom robot and app messages, Aliyun SMS (checking WECOM_CORP_*/ALIYUN_ACCESS_KEY_*) and, "
-        "on --smtp-port (0: none), an SMTP server. SIGTERM stops it."
+        "on --smtp-port (default none), an SMTP server. SIGTERM stops it."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=settings.SANDBOX_PORT)
-        parser.add_argument("--smtp-port", type=int, default=settings.SANDBOX_SMTP_PORT)
+        # No SMTP unless asked: a fixed default port would collide between parallel test sandboxes.
+        # `runstack` passes SANDBOX_SMTP_PORT, the test fixture a free port.
+        parser.add_argument("--smtp-port", type=int, default=0)
 
     def handle(self, *args, host, port, smtp_port, **options):
         server = build_server(

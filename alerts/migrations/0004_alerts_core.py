@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0002_notifications'),
+        ('alerts', '0003_notification_alerts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
