@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
@@ -12,6 +12,8 @@ from rest_framework.views import APIView
 
 from alerts.alerting import lifecycle, selectors, suppression
 from alerts.alerting.models import Alert, AlertEvent, Silence
+from alerts.notifications_api import NotificationSerializer
+from alerts.outbox import notifications_for_alert
 from config.api import StandardPagination
 from config.permissions import IsStaffMember
 
@@ -80,9 +82,14 @@ class AlertSerializer(serializers.ModelSerializer):
 
 class AlertDetailSerializer(AlertSerializer):
     events = AlertEventSerializer(many=True, read_only=True)
+    notifications = serializers.SerializerMethodField(help_text="messages about this alert, newest first")
 
     class Meta(AlertSerializer.Meta):
-        fields = [*AlertSerializer.Meta.fields, "events"]
+        fields = [*AlertSerializer.Meta.fields, "events", "notifications"]
+
+    @extend_schema_field(NotificationSerializer(many=True))
+    def get_notifications(self, alert) -> list:
+        return NotificationSerializer(notifications_for_alert(alert.pk), many=True).data
 
 
 class CommentSerializer(serializers.Serializer):

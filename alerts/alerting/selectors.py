@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from alerts.alerting.models import OPEN_STATUSES, Alert, AlertStatus, Severity
 from alerts.alerting.rules import UnknownRule, get_rule
 from alerts.alerting.suppression import active_silences, holds, silencing
-from alerts.models import Notification
 
 STATES = ("open", "firing", "acknowledged", "resolved", "all")
 
@@ -78,13 +77,6 @@ def grouped_by_rule_and_project(alerts: list[Alert]) -> list[dict]:
         )
         group["alerts"].append(alert)
     return list(groups.values())
-
-
-def notifications_of(alert: Alert) -> list[Notification]:
-    """The notifications sent about this alert, found through its timeline."""
-    ids = [event.data.get("notification_id") for event in alert.events.all() if event.data.get("notification_id")]
-    ids += [pk for event in alert.events.all() for pk in event.data.get("notification_ids", [])]
-    return list(Notification.objects.filter(pk__in=ids).order_by("pk"))
 
 
 def alerts_per_day(*, days: int = 14, today: date | None = None) -> list[dict]:

@@ -60,6 +60,7 @@ def test_acknowledge_and_resolve_through_the_api_with_conflicts_in_chinese(staff
     assert again.status_code == 409 and again.json()["message"] == "只能确认告警中的预警"
     done = staff_api.post(f"/api/v1/alerts/{alert.pk}/resolve", {"comment": "修好了"}, format="json").json()
     assert [event["kind"] for event in done["events"]] == ["raised", "acknowledged", "resolved"]
+    assert done["notifications"] == []
     assert staff_api.post("/api/v1/alerts/99999/resolve", {}, format="json").status_code == 404
 
 
@@ -133,11 +134,16 @@ def test_page_buttons_acknowledge_resolve_and_silence(client, staff_user, alerts
     assert Silence.objects.count() == 1
 
 
-def test_page_shows_notifications_with_their_delivery_state(client, staff_user, alerts):
+def test_page_shows_notifications_with_their_delivery_state(client, staff_user, staff_api, alerts):
     dispatch_alert_notifications(now=timezone.now() + timedelta(minutes=2))
     client.force_login(staff_user)
     page = client.get("/alerts/").content.decode()
     assert "【严重】停机 1 条" in page and "待发送" in page
+    # The alert's detail in the API lists the messages sent about it, robot key masked.
+    detail = staff_api.get(f"/api/v1/alerts/{alerts['c'].pk}").json()
+    [told] = detail["notifications"]
+    assert (told["channel"], told["title"], told["status"]) == ("wecom_robot", "【严重】停机 1 条", "pending")
+    assert told["address"] != "yunqiao-sandbox-robot"
 
 
 def test_prometheus_counts_open_alerts_by_rule_and_severity(alerts):
