@@ -273,3 +273,10 @@ def test_the_chart_gives_each_category_one_colour_on_every_day(client, staff_use
     page = client.get("/alerts/").content.decode()
     assert 'class="bar category-2"' in page and 'class="bar category-1"' not in page
     assert '<span class="swatch category-2"></span>检查' in page
+
+
+def test_home_links_the_alerts_page_for_staff_only(client, staff_user, field_user):
+    client.force_login(field_user)
+    assert "/alerts/" not in client.get("/home/").content.decode()
+    client.force_login(staff_user)
+    assert 'href="/alerts/"' in client.get("/home/").content.decode()
