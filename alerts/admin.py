@@ -5,9 +5,10 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from alerts import registry, services
+from alerts import redelivery, registry, services
 from alerts.cron_words import describe_cron
-from alerts.models import JobRun, ScheduledJob
+from alerts.models import JobRun, Notification, ScheduledJob
+from alerts.notifications_api import masked
 
 
 class ScheduledJobForm(forms.ModelForm):
@@ -155,3 +156,46 @@ class JobRunAdmin(admin.ModelAdmin):
             else:
                 retried += 1
         self.message_user(request, ngettext("已排队 %d 次重试", "已排队 %d 次重试", retried) % retried)
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The outbox: every message and its delivery; rows are facts, staff only send again."""
+
+    list_display = ["id", "created_at", "channel", "shown_address", "title", "status", "attempts", "last_error_code"]
+    list_filter = ["status", "channel"]
+    search_fields = ["title", "idempotency_key", "last_error_code", "provider_message_id"]
+    date_hierarchy = "created_at"
+    exclude = ["address", "lease_token"]
+    actions = ["resend"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["shown_address"] + [f.name for f in Notification._meta.fields if f.name not in self.exclude]
+
+    def has_add_permission(self, request):
+        return False  # notifications are written by the outbox, never by hand
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("alerts.change_notification")
+
+    @admin.display(description=_("接收地址"))
+    def shown_address(self, obj):
+        # A robot's webhook key lets anyone post to the group: never shown whole.
+        return masked(obj.address) if obj.channel == "wecom_robot" else obj.address
+
+    @admin.action(description=_("重新发送所选的已放弃/已发送通知"), permissions=["resend"])
+    def resend(self, request, queryset):
+        chosen = list(queryset.values_list("pk", flat=True))
+        resent = redelivery.resend(chosen)
+        self.message_user(request, ngettext("已重新排队 %d 条通知", "已重新排队 %d 条通知", resent) % resent)
+        if resent < len(chosen):
+            self.message_user(
+                request, _("待发送、发送中或失败待重试的通知不会重复发送，已跳过"), level=messages.WARNING
+            )
+
+
+# Alerting's admin lives beside its code; importing it registers it.
+from alerts.alerting import admin as _alerting_admin  # noqa: E402, F401

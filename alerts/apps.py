@@ -8,9 +8,18 @@ class AlertsConfig(AppConfig):
     verbose_name = _("定时任务与预警")
     # Staff see runs and counters, edit job schedules (cron, enabled) and start runs by hand
     # (`run_job`, checked by `services.may_start_runs`). Runs are facts written only by the
-    # scheduler; jobs come from code and are never added by hand.
+    # scheduler; jobs come from code and are never added by hand. Staff also read the
+    # notification outbox and send dead notifications again (change = resend).
     group_permissions = {
-        "staff": ["view_jobrun", "view_jobstats", "view_scheduledjob", "change_scheduledjob", "run_job"]
+        "staff": [
+            "view_jobrun",
+            "view_jobstats",
+            "view_scheduledjob",
+            "change_scheduledjob",
+            "run_job",
+            "view_notification",
+            "change_notification",
+        ]
     }
 
     def ready(self):

@@ -1,6 +1,6 @@
 """System jobs of the scheduler itself."""
 
-from alerts import services
+from alerts import redelivery, services
 from alerts.registry import job
 
 
@@ -32,3 +32,55 @@ def cleanup_old_job_runs() -> dict:
 )
 def expire_overdue_job_runs() -> dict:
     return services.expire_overdue_runs()
+
+
+# --- The notification outbox (alerts.redelivery) ------------------------------------------------
+
+
+@job(
+    id="dispatch_due_notifications",
+    name="通知重试派发",
+    cron="* * * * *",
+    category="推送",
+    risk="low",
+    sla_s=30,
+    reads=["alerts_notification"],
+    writes=["alerts_notification"],
+    description="把到了重试时间（退避或限流等待结束）的通知交给后台发送",
+)
+def dispatch_due_notifications() -> dict:
+    return {"dispatched": redelivery.dispatch_due_notifications()}
+
+
+@job(
+    id="send_alert_notifications",
+    name="消息推送服务",
+    cron="15 * * * *",
+    category="推送",
+    risk="low",
+    sla_s=60,
+    reads=["alerts_notification"],
+    writes=["alerts_notification"],
+    description="兜底：发送进程中断（租约过期）或任务丢失的通知重新排队并派发",
+)
+def send_alert_notifications() -> dict:
+    return redelivery.revive_stalled_notifications()
+
+
+@job(
+    id="retry_failed_notifications",
+    name="通知重试机制",
+    cron="30 * * * *",
+    category="推送",
+    risk="low",
+    sla_s=60,
+    reads=["alerts_notification"],
+    writes=["alerts_notification"],
+    description="兜底：所有到期的失败通知重新派发（正常由每分钟的通知重试派发完成）",
+)
+def retry_failed_notifications() -> dict:
+    return redelivery.retry_failed_notifications()
+
+
+# Alerting declares its own jobs beside its code; importing them here registers them.
+from alerts.alerting import jobs as _alerting_jobs  # noqa: E402, F401

@@ -277,7 +277,7 @@ def mark_success(record_id: int, *, yonyou_file_id: str, duration_ms: int | None
 
 def mark_failed(record_id: int, lease_token: str, *, code: str, message: str, duration_ms: int | None = None) -> bool:
     now = timezone.now()
-    return bool(
+    failed = bool(
         UploadRecord.objects.filter(pk=record_id, status=UploadStatus.UPLOADING, lease_token=lease_token).update(
             status=UploadStatus.FAILED,
             failed_at=now,
@@ -289,6 +289,21 @@ def mark_failed(record_id: int, lease_token: str, *, code: str, message: str, du
             updated_at=now,
         )
     )
+    if failed:
+        _alert_upload_failed(record_id)
+    return failed
+
+
+def _alert_upload_failed(record_id: int) -> None:
+    """The record failed for good: raise its document's `upload_failed` alert now rather than at
+    the rule's next evaluation. The record is already failed; an alerting error must not undo
+    that (the evaluation raises the alert a minute later)."""
+    from alerts.alerting.first_rules import upload_failed_for_good
+
+    try:
+        upload_failed_for_good(record_id=record_id)
+    except Exception:
+        logger.exception("could not raise the upload_failed alert", extra={"record_id": record_id})
 
 
 def retry_delay_s(retry_number: int, retry_after: float | None = None) -> float:

@@ -1,0 +1,252 @@
+"""The life of an alert: raised (deduplicated on rule + key), refreshed, resolved automatically
+when its rule no longer holds for its key, acknowledged or resolved by staff. Every transition is
+a conditional UPDATE on the status it leaves, and leaves an event on the alert's timeline."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alerts.alerting.models import OPEN_STATUSES, Alert, AlertEvent, AlertStatus
+from alerts.alerting.rules import Rule, get_rule
+
+logger = logging.getLogger(__name__)
+
+# Rows per UPDATE/SELECT ... IN (...): below SQLite's variable limit, few round trips elsewhere.
+CHUNK = 500
+MAX_KEY_CHARS = 255
+MAX_TITLE_CHARS = 300
+
+
+class IllegalAlertTransition(RuntimeError):
+    """The alert is not in a state this action applies to (e.g. acknowledging a resolved alert)."""
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One key for which a rule holds, with what to say about it."""
+
+    key: str
+    title: str
+    detail: str = ""
+    labels: dict = field(default_factory=dict)
+    link: str = ""
+    severity: str | None = None
+
+
+@dataclass
+class Evaluation:
+    raised: list[int] = field(default_factory=list)
+    refreshed: int = 0
+    resolved: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"raised": len(self.raised), "refreshed": self.refreshed, "resolved": len(self.resolved)}
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _clean_labels(labels: dict) -> dict[str, str]:
+    return {str(name): str(value) for name, value in (labels or {}).items() if value is not None and value != ""}
+
+
+def _new_alert(rule: Rule, firing: Firing, now: datetime) -> Alert:
+    labels = _clean_labels(firing.labels)
+    return Alert(
+        rule=rule.id,
+        key=str(firing.key)[:MAX_KEY_CHARS],
+        severity=firing.severity or rule.severity,
+        category=rule.category,
+        title=firing.title[:MAX_TITLE_CHARS],
+        detail=firing.detail,
+        labels=labels,
+        project=labels.get("project", "")[:100],
+        link=firing.link,
+        status=AlertStatus.FIRING,
+        starts_at=now,
+        last_seen_at=now,
+    )
+
+
+def raise_alert(
+    *,
+    rule: str,
+    key: str,
+    title: str,
+    detail: str = "",
+    labels: dict | None = None,
+    link: str = "",
+    severity: str | None = None,
+    now: datetime | None = None,
+) -> Alert:
+    """Raise one alert, or refresh the open one with the same rule and key (no new row, no new message)."""
+    spec = get_rule(rule)
+    now = now or timezone.now()
+    firing = Firing(key=str(key), title=title, detail=detail, labels=labels or {}, link=link, severity=severity)
+    with transaction.atomic():
+        existing = _refresh_open(spec, firing, now)
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                alert = _new_alert(spec, firing, now)
+                alert.save()
+        except IntegrityError:
+            # Another worker raised the same key a moment ago: that alert is the one.
+            existing = _refresh_open(spec, firing, now)
+            if existing is None:
+                raise
+            return existing
+        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.RAISED, at=now, message=alert.title)
+    logger.info("alert raised", extra={"rule": rule, "key": alert.key, "alert_id": alert.pk})
+    return alert
+
+
+def _refresh_open(rule: Rule, firing: Firing, now: datetime) -> Alert | None:
+    key = str(firing.key)[:MAX_KEY_CHARS]
+    labels = _clean_labels(firing.labels)
+    updated = Alert.objects.filter(rule=rule.id, key=key, status__in=OPEN_STATUSES).update(
+        last_seen_at=now,
+        occurrences=F("occurrences") + 1,
+        title=firing.title[:MAX_TITLE_CHARS],
+        detail=firing.detail,
+        labels=labels,
+        project=labels.get("project", "")[:100],
+        link=firing.link,
+    )
+    if not updated:
+        return None
+    return Alert.objects.filter(rule=rule.id, key=key, status__in=OPEN_STATUSES).first()
+
+
+def evaluate_rule(*, rule: str, firing: Iterable[Firing], now: datetime | None = None) -> Evaluation:
+    """Apply one evaluation of a rule: `firing` is the full set of keys for which it holds now.
+
+    New keys raise alerts, known keys are refreshed, and open alerts of the rule whose key is not
+    in the set are resolved automatically. Set-based: a few queries whatever the number of keys.
+    """
+    spec = get_rule(rule)
+    now = now or timezone.now()
+    wanted: dict[str, Firing] = {}
+    for item in firing:
+        wanted[str(item.key)[:MAX_KEY_CHARS]] = item
+    result = Evaluation()
+    with transaction.atomic():
+        open_rows = {
+            row["key"]: row
+            for row in Alert.objects.filter(rule=spec.id, status__in=OPEN_STATUSES).values(
+                "pk", "key", "title", "detail", "labels", "link"
+            )
+        }
+        gone = [row["pk"] for key, row in open_rows.items() if key not in wanted]
+        result.resolved = _auto_resolve(gone, now)
+
+        still = [open_rows[key] for key in wanted if key in open_rows]
+        for ids in _chunks([row["pk"] for row in still]):
+            Alert.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).update(
+                last_seen_at=now, occurrences=F("occurrences") + 1
+            )
+        result.refreshed = len(still)
+        changed = []
+        for row in still:
+            item = wanted[row["key"]]
+            labels = _clean_labels(item.labels)
+            title = item.title[:MAX_TITLE_CHARS]
+            if (row["title"], row["detail"], row["labels"], row["link"]) != (title, item.detail, labels, item.link):
+                changed.append(
+                    Alert(
+                        pk=row["pk"],
+                        title=title,
+                        detail=item.detail,
+                        labels=labels,
+                        project=labels.get("project", "")[:100],
+                        link=item.link,
+                    )
+                )
+        if changed:
+            Alert.objects.bulk_update(changed, ["title", "detail", "labels", "project", "link"], batch_size=CHUNK)
+
+        new = [_new_alert(spec, item, now) for key, item in wanted.items() if key not in open_rows]
+        result.raised = _insert_new(spec, new, now)
+    if result.raised or result.resolved:
+        logger.info("alert rule evaluated", extra={"rule": spec.id, **result.as_dict()})
+    return result
+
+
+def _insert_new(rule: Rule, alerts: list[Alert], now: datetime) -> list[int]:
+    """Insert new alerts; keys another worker opened meanwhile are left to that worker's row."""
+    if not alerts:
+        return []
+    try:
+        with transaction.atomic():
+            Alert.objects.bulk_create(alerts, batch_size=CHUNK)
+    except IntegrityError:
+        for alert in alerts:
+            try:
+                with transaction.atomic():
+                    alert.save()
+            except IntegrityError:
+                alert.pk = None  # another worker's alert is the open one for this key
+    ids = [alert.pk for alert in alerts if alert.pk is not None]
+    AlertEvent.objects.bulk_create(
+        [AlertEvent(alert_id=pk, kind=AlertEvent.Kind.RAISED, at=now) for pk in ids], batch_size=CHUNK
+    )
+    return ids
+
+
+def _auto_resolve(alert_ids: list[int], now: datetime) -> list[int]:
+    resolved = []
+    for ids in _chunks(alert_ids):
+        # Only the rows still open at this instant: a concurrent staff resolve keeps its own event.
+        still_open = list(Alert.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).values_list("pk", flat=True))
+        Alert.objects.filter(pk__in=still_open, status__in=OPEN_STATUSES).update(
+            status=AlertStatus.RESOLVED, resolved_at=now, resolved_how=Alert.ResolvedHow.AUTO
+        )
+        resolved += still_open
+    AlertEvent.objects.bulk_create(
+        [
+            AlertEvent(alert_id=pk, kind=AlertEvent.Kind.AUTO_RESOLVED, at=now, message=_("条件不再成立，自动恢复"))
+            for pk in resolved
+        ],
+        batch_size=CHUNK,
+    )
+    return resolved
+
+
+def acknowledge_alert(*, alert_id: int, user, comment: str = "", now: datetime | None = None) -> Alert:
+    """firing → acknowledged: someone owns it; escalation and repeat stop for it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        updated = Alert.objects.filter(pk=alert_id, status=AlertStatus.FIRING).update(
+            status=AlertStatus.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=user, acknowledge_comment=comment
+        )
+        if not updated:
+            raise IllegalAlertTransition(_("只能确认告警中的预警"))
+        AlertEvent.objects.create(
+            alert_id=alert_id, kind=AlertEvent.Kind.ACKNOWLEDGED, at=now, actor=user, message=comment
+        )
+    return Alert.objects.get(pk=alert_id)
+
+
+def resolve_alert(*, alert_id: int, user, comment: str = "", now: datetime | None = None) -> Alert:
+    """firing/acknowledged → resolved by staff. If the condition still holds, the next evaluation
+    raises a new alert."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        updated = Alert.objects.filter(pk=alert_id, status__in=OPEN_STATUSES).update(
+            status=AlertStatus.RESOLVED, resolved_at=now, resolved_by=user, resolved_how=Alert.ResolvedHow.STAFF
+        )
+        if not updated:
+            raise IllegalAlertTransition(_("这条预警已经恢复"))
+        AlertEvent.objects.create(alert_id=alert_id, kind=AlertEvent.Kind.RESOLVED, at=now, actor=user, message=comment)
+    return Alert.objects.get(pk=alert_id)
