@@ -71,10 +71,11 @@ class NotificationListView(generics.ListAPIView):
     def get_queryset(self):
         queryset = Notification.objects.all()
         params = self.request.query_params
-        status, channel = params.get("status") or None, params.get("channel") or None
-        if status and status not in Notification.Status.values:
+        # `?status=` is refused like any value outside the schema's enum, not read as "any".
+        status, channel = params.get("status"), params.get("channel")
+        if status is not None and status not in Notification.Status.values:
             raise ValidationError({"status": [_("未知状态：%(status)s") % {"status": status}]})
-        if channel and channel not in Channel.values:
+        if channel is not None and channel not in Channel.values:
             raise ValidationError({"channel": [_("未知渠道：%(channel)s") % {"channel": channel}]})
         if status:
             queryset = queryset.filter(status=status)

@@ -11,11 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alerts.alerting import lifecycle, selectors, suppression
-from alerts.alerting.models import Alert, AlertEvent, Silence
+from alerts.alerting.models import Alert, AlertEvent, Severity, Silence
 from alerts.notifications_api import NotificationSerializer
 from alerts.outbox import notifications_for_alert
 from config.api import StandardPagination
 from config.permissions import IsStaffMember
+from config.schema import ErrorSerializer
 
 
 class Conflict(APIException):
@@ -112,11 +113,11 @@ class SilenceSerializer(serializers.ModelSerializer):
 
 @extend_schema(
     parameters=[
-        OpenApiParameter("state", description="open (default), firing, acknowledged, resolved, all"),
+        OpenApiParameter("state", str, enum=selectors.STATES, description="default: open (firing or acknowledged)"),
         OpenApiParameter("rule"),
-        OpenApiParameter("severity", description="info, warning, critical"),
+        OpenApiParameter("severity", str, enum=Severity.values),
         OpenApiParameter("project"),
-        OpenApiParameter("label", description="name=value, repeatable", many=True),
+        OpenApiParameter("label", str, pattern="^[^=]+=", description="name=value, repeatable", many=True),
     ]
 )
 class AlertListView(generics.ListAPIView):
@@ -126,6 +127,9 @@ class AlertListView(generics.ListAPIView):
 
     def get_queryset(self):
         query = self.request.query_params
+        for name in ("state", "severity"):  # an empty choice is a mistake, not "any" (the schema's enum)
+            if query.get(name) == "":
+                raise ValidationError({name: [_("不能为空；不筛选请省略此参数")]})
         try:
             return selectors.alert_list(
                 state=query.get("state", "open"),
@@ -157,7 +161,7 @@ class AlertTransitionView(APIView):
     permission_classes = [IsStaffMember]
     transition = None
 
-    @extend_schema(request=CommentSerializer, responses=AlertDetailSerializer)
+    @extend_schema(request=CommentSerializer, responses={200: AlertDetailSerializer, 409: ErrorSerializer})
     def post(self, request, alert_id: int):
         get_object_or_404(Alert, pk=alert_id)
         body = CommentSerializer(data=request.data)
@@ -196,7 +200,7 @@ class SilenceListView(generics.ListCreateAPIView):
 class SilenceDetailView(APIView):
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, 409: ErrorSerializer})
     def delete(self, request, silence_id: int):
         try:
             suppression.expire_silence(silence_id=silence_id)

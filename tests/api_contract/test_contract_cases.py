@@ -35,6 +35,9 @@ def refused(response, parameter: str) -> bool:
         ("/api/admin/records", {"page_size": "-5"}, "page_size"),  # was: silently 1
         ("/api/admin/records", {"status": ""}, "status"),
         ("/api/admin/export", {"start_date": ""}, "start_date"),
+        ("/api/v1/notifications/", {"status": ""}, "status"),  # was: every notification
+        ("/api/v1/notifications/", {"channel": ""}, "channel"),
+        ("/api/v1/alerts/", {"severity": ""}, "severity"),  # was: every severity
     ],
 )
 def test_a_query_value_the_schema_calls_invalid_is_refused_naming_it(staff_api, url, query, parameter):
@@ -74,6 +77,8 @@ def test_every_operation_lists_its_error_answers(schema):
     assert "409" in paths["/api/v1/sync-status/sync/batch"]["post"]["responses"]
     assert "409" in paths["/api/v1/sync-status/batches/{batch_id}/retry"]["post"]["responses"]
     assert "503" in paths["/api/health"]["get"]["responses"]
+    assert "409" in paths["/api/v1/alerts/{alert_id}/acknowledge"]["post"]["responses"]
+    assert "409" in paths["/api/v1/alerts/silences/{silence_id}"]["delete"]["responses"]
     assert "429" in paths["/api/upload"]["post"]["responses"]
 
 
