@@ -97,7 +97,28 @@ class CommentSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": suppression.MAX_MATCHERS,
+        "items": {
+            "type": "object",
+            "required": ["name", "value"],
+            "properties": {
+                "name": {"type": "string", "pattern": r"\S"},
+                "op": {"type": "string", "enum": list(suppression.OPERATORS), "default": "="},
+                "value": {"type": "string"},
+            },
+        },
+    }
+)
+class MatchersField(serializers.JSONField):
+    """The schema of `matchers`, which suppression.validate_matchers checks."""
+
+
 class SilenceSerializer(serializers.ModelSerializer):
+    matchers = MatchersField(help_text=Silence._meta.get_field("matchers").help_text)
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
     active = serializers.SerializerMethodField()
 
