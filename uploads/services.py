@@ -121,6 +121,15 @@ def accept_upload(
     validate_files(uploads)
 
     stored: list[tuple[UploadedFile, files.StoredFile]] = []
+    committed = False
+
+    def after_commit(ids: list[int]) -> None:
+        nonlocal committed
+        committed = True  # from here on the rows exist and own the files
+        # One task for the request, which fans out one task per file from a worker: each
+        # enqueue on the ORM broker is a database write the phone would otherwise wait for.
+        enqueue_fan_out(ids)
+
     try:
         for upload in uploads:
             name = files.generated_name(doc_number, files.extension_of(upload.name))
@@ -152,12 +161,14 @@ def accept_upload(
             for row in rows:  # one by one: bulk_create returns no ids on SQLite < 3.35 setups
                 row.save(force_insert=True)
             ids = [row.pk for row in rows]
-            # One task for the request, which fans out one task per file from a worker: each
-            # enqueue on the ORM broker is a database write the phone would otherwise wait for.
-            transaction.on_commit(lambda: enqueue_fan_out(ids))
+            # robust: a broker failure is logged; the committed rows wait for the recovery sweep.
+            transaction.on_commit(lambda: after_commit(ids), robust=True)
     except BaseException:
-        for _upload, saved in stored:
-            files.remove(saved.relative_path)
+        # Only files no committed row refers to: an enqueue that fails (or a worker aborted
+        # while enqueueing) after the commit must not take a pending upload's file with it.
+        if not committed:
+            for _upload, saved in stored:
+                files.remove(saved.relative_path)
         raise
     logger.info(
         "upload accepted",
