@@ -105,13 +105,13 @@ class YonyouClient:
             )
 
         data = self._business_call("upload", send)
-        try:
-            item = data["data"][0]
-            return UploadedFile(
-                file_id=str(item["id"]), file_name=item.get("fileName", file_name), size=item.get("fileSize")
-            )
-        except (KeyError, IndexError, TypeError):
-            raise RetryableError(errors.BAD_RESPONSE, "upload answer carries no file id") from None
+        items = data.get("data") if isinstance(data, dict) else None
+        item = items[0] if isinstance(items, list) and items else None
+        if not _is_file_item(item):
+            raise RetryableError(errors.BAD_RESPONSE, "upload answer carries no file id")
+        return UploadedFile(
+            file_id=str(item["id"]), file_name=item.get("fileName", file_name), size=item.get("fileSize")
+        )
 
     def list_attachments(self, *, business_type: str, business_id: str, bill_code: str = "") -> list[Attachment]:
         """The attachments already on a business document (to avoid uploading a copy twice)."""
@@ -122,8 +122,14 @@ class YonyouClient:
                 "POST", settings.YONYOU_GATEWAY_URL + ATTACHMENTS_PATH, params={"access_token": token}, json=body
             )
 
-        data = self._business_call("list_attachments", send) or []
-        # Assumed answer shape: a list of {"id", "fileName", "fileSize", "downloadUrl"}.
+        data = self._business_call("list_attachments", send)
+        if data is None:
+            data = []
+        # Assumed answer shape: a list of {"id", "fileName", "fileSize", "downloadUrl"}. Anything
+        # else is a typed error: a caller deciding "not there yet" from a misread answer would
+        # upload a duplicate, and an untyped crash would fail the upload for good.
+        if not isinstance(data, list) or not all(_is_file_item(item) for item in data):
+            raise RetryableError(errors.BAD_RESPONSE, "attachment list answer is not a list of files")
         return [
             Attachment(
                 file_id=str(item.get("id")),
@@ -156,14 +162,17 @@ class YonyouClient:
 
         data = self._business_call("list_documents", send)
         try:
+            records = data.get("recordList") or []
+            if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+                raise TypeError("recordList is not a list of records")
             return DocumentPage(
                 page_index=int(data["pageIndex"]),
                 page_size=int(data["pageSize"]),
                 page_count=int(data["pageCount"]),
                 record_count=int(data["recordCount"]),
-                records=list(data.get("recordList") or []),
+                records=records,
             )
-        except (KeyError, TypeError, ValueError):
+        except (AttributeError, KeyError, TypeError, ValueError):
             raise RetryableError(errors.BAD_RESPONSE, "document list answer is not a page") from None
 
     # --- access token -------------------------------------------------------------------------
@@ -205,8 +214,11 @@ class YonyouClient:
                 errors.AUTH_REJECTED, f"Yonyou refused the app credentials ({code}): {payload.get('message', '')}"
             )
         data = payload.get("data") or {}
-        token, expire_s = data.get("access_token"), int(data.get("expire") or 0)
-        if not token or expire_s <= 0:
+        try:
+            token, expire_s = data.get("access_token"), int(data.get("expire") or 0)
+        except (AttributeError, TypeError, ValueError):
+            token, expire_s = None, 0
+        if not token or not isinstance(token, str) or expire_s <= 0:
             raise RetryableError(errors.TOKEN_REFRESH_FAILED, "token answer carries no token")
         # Cached until shortly before Yonyou expires it, so no caller ever uses a dying token.
         ttl = max(1, expire_s - settings.YONYOU_TOKEN_REFRESH_MARGIN_S)
@@ -325,6 +337,11 @@ def _token_cache_errors():
         raise RetryableError(
             errors.TOKEN_REFRESH_FAILED, f"the shared token cache failed ({type(exc).__name__})"
         ) from None
+
+
+def _is_file_item(item: Any) -> bool:
+    """A file as Yonyou describes one: an object with a non-empty id."""
+    return isinstance(item, dict) and item.get("id") not in (None, "")
 
 
 def _timeout() -> httpx.Timeout:

@@ -344,3 +344,44 @@ def test_jobs_are_registered_with_the_scheduler_and_return_a_summary():
     assert {"recover_stalled_uploads", "purge_uploaded_local_copies"} <= ids
     assert jobs.recover_stalled_uploads() == {"recovered_uploading": 0, "requeued_pending": 0, "dispatched": 0}
     assert jobs.purge_uploaded_local_copies() == {"purged": 0}
+
+
+@pytest.mark.django_db
+def test_retry_whose_attachment_check_gets_an_unknown_answer_shape_is_retried_not_failed(
+    sandbox, make_records, settings
+):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    record = make_records(1)[0]
+    sandbox.faults(fail_rate=1, fail_status=503)
+    assert tasks.upload_record(record.pk) == UploadStatus.PENDING
+    make_due(record)
+
+    class GatewayWithAnOddList(BaseHTTPRequestHandler):
+        """The attachment list answers `{"data": {...}}` instead of a list."""
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps({"code": "200", "data": {"data": {"id": "f1", "fileName": "x.jpg"}}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    gateway = ThreadingHTTPServer(("127.0.0.1", 0), GatewayWithAnOddList)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    settings.YONYOU_GATEWAY_URL = f"http://127.0.0.1:{gateway.server_address[1]}/iuap-api-gateway"
+    try:
+        outcome = tasks.upload_record(record.pk)
+    finally:
+        gateway.shutdown()
+        gateway.server_close()
+
+    assert outcome == UploadStatus.PENDING, "a misread answer is transient, not a verdict on the file"
+    assert reload(record).error_code == "bad_response"
