@@ -150,6 +150,10 @@ class SandboxState:
             }
 
 
+class TruncatedBody(Exception):
+    """The client stopped sending before the body it announced was complete (a cut connection)."""
+
+
 class Request:
     """What a route handler sees: the parsed URL and a body it may read once."""
 
@@ -163,12 +167,16 @@ class Request:
         self._consumed = False
 
     def chunks(self) -> Iterator[bytes]:
-        """The body, streamed: Content-Length or chunked transfer encoding."""
+        """The body, streamed: Content-Length or chunked transfer encoding. Raises TruncatedBody
+        when the connection ends before the announced body did."""
         self._consumed = True
         rfile = self.handler.rfile
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             while True:
-                size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+                line = rfile.readline()
+                if not line:
+                    raise TruncatedBody("connection closed before the last chunk")
+                size = int(line.split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     while rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
@@ -177,7 +185,7 @@ class Request:
                 while remaining:
                     data = rfile.read(min(CHUNK, remaining))
                     if not data:
-                        return
+                        raise TruncatedBody("connection closed inside a chunk")
                     remaining -= len(data)
                     yield data
                 rfile.readline()
@@ -186,7 +194,7 @@ class Request:
             while remaining > 0:
                 data = rfile.read(min(CHUNK, remaining))
                 if not data:
-                    return
+                    raise TruncatedBody(f"connection closed {remaining} bytes before the announced end")
                 remaining -= len(data)
                 yield data
 
@@ -266,15 +274,22 @@ class SandboxHandler(BaseHTTPRequestHandler):
         except ConnectionReset:
             self._reset()
             return
+        except TruncatedBody as exc:
+            # Nothing more will come on this connection; whatever answer we write is likely lost.
+            logger.info("sandbox refused a truncated body: %s", exc)
+            self.server.state.count("truncated_bodies")
+            self.close_connection = True
+            response = Response(400, {"code": "400", "message": f"请求体不完整：{exc}"})
         except (ValueError, KeyError, BadFaults) as exc:
             request.drain()
             response = Response(400, {"code": "400", "message": str(exc)})
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, str(value))
-        self.send_header("Content-Length", str(len(response.payload)))
-        self.end_headers()
-        self.wfile.write(response.payload)
+        with contextlib.suppress(OSError):  # the client may be gone (a cut upload)
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, str(value))
+            self.send_header("Content-Length", str(len(response.payload)))
+            self.end_headers()
+            self.wfile.write(response.payload)
 
     def _reset(self) -> None:
         """Close with a TCP RST and no answer, as a crashing gateway would."""
