@@ -347,9 +347,18 @@ UPLOAD_ALLOWED_EXTENSIONS = envlist("UPLOAD_ALLOWED_EXTENSIONS", ".jpg,.jpeg,.pn
 # Backoff between attempts: base * 2^(retry-1), with jitter, capped; Retry-After wins when longer.
 UPLOAD_RETRY_BASE_S = envfloat("UPLOAD_RETRY_BASE_S", 30.0)
 UPLOAD_RETRY_MAX_S = envfloat("UPLOAD_RETRY_MAX_S", 900.0)
-# An `uploading` row (and its concurrency slot) whose worker says nothing for this long is
-# presumed dead and recovered. Longer than any single upload can take.
+# An `uploading` row and its concurrency slot are leased for this long, and the lease is renewed
+# every third of it while the upload is sent; a worker that stops renewing is presumed dead.
 UPLOAD_LEASE_S = envint("UPLOAD_LEASE_S", 300)
+# One upload request is over after this long whatever the remote does (httpx timeouts only bound
+# inactivity): a retryable timeout, ended before the lease could lapse.
+UPLOAD_ATTEMPT_DEADLINE_S = envfloat("UPLOAD_ATTEMPT_DEADLINE_S", 240.0)
+# The deadline is checked between network operations, each bounded by YONYOU_TIMEOUT_S.
+if not 0 < UPLOAD_ATTEMPT_DEADLINE_S < UPLOAD_LEASE_S - YONYOU_TIMEOUT_S:
+    raise ImproperlyConfigured(
+        f"UPLOAD_ATTEMPT_DEADLINE_S ({UPLOAD_ATTEMPT_DEADLINE_S}) must be above 0 and below UPLOAD_LEASE_S "
+        f"({UPLOAD_LEASE_S}) minus YONYOU_TIMEOUT_S ({YONYOU_TIMEOUT_S})"
+    )
 # A `pending` row whose task was enqueued this long ago without running is enqueued again.
 UPLOAD_PENDING_STALE_S = envint("UPLOAD_PENDING_STALE_S", 300)
 # Local copies of successful uploads older than this are deleted; 0 keeps them forever.

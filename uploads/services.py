@@ -15,14 +15,17 @@ recovery. Due rows are dispatched (enqueued) by whoever frees a slot, and by the
 `docs/uploads.md` for the delivery guarantee this gives.
 """
 
+import contextlib
 import logging
 import random
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django import db
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -239,6 +242,48 @@ def release_slot(token: str) -> None:
     UploadSlot.objects.filter(holder_token=token).update(holder_token=None, record_id=None, lease_expires_at=None)
 
 
+def renew_leases(*, record_id: int, lease_token: str, slot_token: str) -> bool:
+    """Push back the expiry of a live attempt's row lease and slot lease; False if the row's lease
+    was lost (recovered or changed by someone else), so the caller knows its claim is gone."""
+    now = timezone.now()
+    expires = now + timedelta(seconds=settings.UPLOAD_LEASE_S)
+    UploadSlot.objects.filter(holder_token=slot_token).update(lease_expires_at=expires)
+    return bool(
+        UploadRecord.objects.filter(pk=record_id, status=UploadStatus.UPLOADING, lease_token=lease_token).update(
+            lease_expires_at=expires, updated_at=now
+        )
+    )
+
+
+@contextlib.contextmanager
+def leases_kept_alive(*, record_id: int, lease_token: str, slot_token: str):
+    """Renew the row and slot leases every third of UPLOAD_LEASE_S while the block runs, from a
+    thread of its own: the upload call blocks this one for as long as the remote takes."""
+    stop = threading.Event()
+    interval = settings.UPLOAD_LEASE_S / 3
+
+    def keep_alive() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    if not renew_leases(record_id=record_id, lease_token=lease_token, slot_token=slot_token):
+                        logger.warning("upload lease lost while uploading", extra={"record_id": record_id})
+                        return
+                except Exception:
+                    # A database hiccup: the next beat tries again, well before the lease ends.
+                    logger.exception("could not renew upload lease", extra={"record_id": record_id})
+        finally:
+            db.connection.close()  # this thread's own connection
+
+    beat = threading.Thread(target=keep_alive, name=f"upload-lease-{record_id}", daemon=True)
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beat.join()
+
+
 # --- Transitions --------------------------------------------------------------------------------
 
 
@@ -361,7 +406,8 @@ def upload_to_yonyou(record_id: int) -> str:
         lease = start_attempt(record_id)
         if lease is None:
             return "skipped"
-        return _attempt(UploadRecord.objects.get(pk=record_id), lease)
+        with leases_kept_alive(record_id=record_id, lease_token=lease, slot_token=slot):
+            return _attempt(UploadRecord.objects.get(pk=record_id), lease)
     finally:
         release_slot(slot)
         # Hand the freed slot to the row that has waited longest.
@@ -400,6 +446,8 @@ def _attempt(record: UploadRecord, lease: str) -> str:
                 business_id=record.business_id,
                 file_name=record.file_name,
                 fileobj=fileobj,
+                # Over before the lease could lapse, even if renewing it failed.
+                deadline=time.monotonic() + settings.UPLOAD_ATTEMPT_DEADLINE_S,
             )
     except RetryableError as error:
         outcome = mark_retry_or_failed(

@@ -90,9 +90,18 @@ class YonyouClient:
     # --- operations ---------------------------------------------------------------------------
 
     def upload_attachment(
-        self, *, business_type: str, business_id: str, file_name: str, fileobj: BinaryIO
+        self,
+        *,
+        business_type: str,
+        business_id: str,
+        file_name: str,
+        fileobj: BinaryIO,
+        deadline: float | None = None,
     ) -> UploadedFile:
-        """Upload one file to a business document's attachments; the bytes are streamed."""
+        """Upload one file to a business document's attachments; the bytes are streamed.
+
+        `deadline` (a `time.monotonic()` value) bounds the whole call, sending and waiting included:
+        past it the call ends with a retryable `timeout`, however slowly the remote reads or answers."""
         start = fileobj.tell()
 
         def send(token: str) -> httpx.Response:
@@ -100,6 +109,7 @@ class YonyouClient:
             return self._send(
                 "POST",
                 settings.YONYOU_GATEWAY_URL + UPLOAD_PATH,
+                deadline=deadline,
                 params={"access_token": token, "businessType": business_type, "businessId": business_id},
                 files={"files": (file_name, fileobj, "application/octet-stream")},
             )
@@ -290,13 +300,19 @@ class YonyouClient:
             raise RetryableError(errors.BAD_RESPONSE, "Yonyou answered with JSON that is not an object")
         return payload
 
-    def _send(self, method: str, url: str, *, operation: str = "", **kwargs) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, *, operation: str = "", deadline: float | None = None, **kwargs
+    ) -> httpx.Response:
         path = httpx.URL(url).path  # logged without the query: it carries the token
         headers = {"X-Request-ID": request_id_var.get() or task_id_var.get() or ""}
         started = time.monotonic()
         status: int | str = "error"
         try:
-            response = self._client().request(method, url, headers=headers, timeout=_timeout(), **kwargs)
+            client = self._client()
+            request = client.build_request(method, url, headers=headers, timeout=_timeout(), **kwargs)
+            if deadline is not None:
+                _bound_by_deadline(request, deadline)
+            response = client.send(request)
             status = response.status_code
             return response
         except httpx.TimeoutException:
@@ -347,6 +363,47 @@ def _is_file_item(item: Any) -> bool:
 def _timeout() -> httpx.Timeout:
     read = settings.YONYOU_TIMEOUT_S
     return httpx.Timeout(read, connect=min(settings.YONYOU_CONNECT_TIMEOUT_S, read), write=read, pool=read)
+
+
+class _DeadlineBody(httpx.SyncByteStream):
+    """A request body that keeps the request's timeouts within what is left before `deadline`.
+
+    httpx timeouts bound each network operation, not the call: an upload trickling out, or a
+    remote slow to answer, could run far past any lease. The body stops at the first chunk past
+    the deadline, and httpcore reads the request's timeout mapping again before it waits for the
+    answer, so that wait gets only what is left. A single stuck write can still take one write
+    timeout (YONYOU_TIMEOUT_S) past the deadline; settings keep deadline + that below the lease."""
+
+    def __init__(self, stream, timeouts: dict, deadline: float):
+        self.stream = stream
+        self.timeouts = timeouts
+        self.limits = dict(timeouts)
+        self.deadline = deadline
+
+    def _shrink(self) -> None:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise httpx.WriteTimeout("the call's deadline passed while its body was sent")
+        for name, limit in self.limits.items():
+            self.timeouts[name] = remaining if limit is None else min(limit, remaining)
+
+    def __iter__(self):
+        for chunk in self.stream:
+            self._shrink()
+            yield chunk
+        self._shrink()  # the wait for the answer gets only what is left
+
+    def close(self) -> None:
+        close = getattr(self.stream, "close", None)
+        if close is not None:
+            close()
+
+
+def _bound_by_deadline(request: httpx.Request, deadline: float) -> None:
+    timeouts = request.extensions["timeout"]
+    body = _DeadlineBody(request.stream, timeouts, deadline)
+    body._shrink()
+    request.stream = body
 
 
 def _retry_after(response: httpx.Response) -> float | None:

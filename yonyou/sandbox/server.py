@@ -37,6 +37,7 @@ DEFAULT_FAULTS = {
     "fail_dates": [],
     "mutate_rate": 0.0,
     "max_file_bytes": 200 * 1024 * 1024,
+    "slow_read_ms": 0,
 }
 FAULT_STATUSES = {500, 502, 503, 429}
 CHUNK = 64 * 1024

@@ -295,8 +295,11 @@ def _store_files(request: Request, state: SandboxState, boundary: bytes, busines
     well-formed, or cut short: the real gateway stores nothing of a truncated body)."""
     parts = _UploadParts(state, business_type, business_id)
     parser = MultipartParser(boundary, parts.callbacks())
+    pause_s = float(state.fault("slow_read_ms")) / 1000
     try:
         for chunk in request.chunks():
+            if pause_s:
+                time.sleep(pause_s)  # a gateway reading slowly: the client's writes block
             parser.write(chunk)
         parser.finalize()
     except TruncatedBody:
