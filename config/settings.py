@@ -335,7 +335,6 @@ YONYOU_BUSINESS_TYPES = {
 # --- Uploads -----------------------------------------------------------------------------------
 MAX_FILE_SIZE = envint("MAX_FILE_SIZE", 10 * 1024 * 1024)
 MAX_FILES_PER_UPLOAD = envint("MAX_FILES_PER_UPLOAD", 10)
-MAX_RETRY_COUNT = envint("MAX_RETRY_COUNT", 3)
 UPLOAD_LINK_MAX_AGE_S = envint("UPLOAD_LINK_MAX_AGE_S", 7 * 24 * 3600)
 # Files are streamed to temporary files above this size, so memory does not grow with uploads.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
@@ -347,6 +346,9 @@ UPLOAD_ALLOWED_EXTENSIONS = envlist("UPLOAD_ALLOWED_EXTENSIONS", ".jpg,.jpeg,.pn
 # Backoff between attempts: base * 2^(retry-1), with jitter, capped; Retry-After wins when longer.
 UPLOAD_RETRY_BASE_S = envfloat("UPLOAD_RETRY_BASE_S", 30.0)
 UPLOAD_RETRY_MAX_S = envfloat("UPLOAD_RETRY_MAX_S", 900.0)
+# Transient failures (5xx, timeouts, resets, rate limits) are retried for this long after the
+# first one; only then, or on a permanent error, does an upload end `failed`.
+UPLOAD_RETRY_HORIZON_S = envint("UPLOAD_RETRY_HORIZON_S", 24 * 3600)
 # An `uploading` row and its concurrency slot are leased for this long, and the lease is renewed
 # every third of it while the upload is sent; a worker that stops renewing is presumed dead.
 UPLOAD_LEASE_S = envint("UPLOAD_LEASE_S", 300)

@@ -80,6 +80,9 @@ def record_body(record: UploadRecord) -> dict:
         "error_code": record.error_code,
         "error_message": record.error_message,
         "retry_count": record.retry_count,
+        "attempts": record.attempts,
+        "next_attempt_at": record.next_attempt_at.isoformat() if record.next_attempt_at else None,
+        "gives_up_at": record.gives_up_at.isoformat() if record.gives_up_at else None,
         "yonyou_file_id": record.yonyou_file_id,
     }
 

@@ -16,8 +16,22 @@ def reload(record):
     return UploadRecord.objects.get(pk=record.pk)
 
 
+class HeldBroker:
+    """A broker that keeps what is enqueued: this test is the only worker, even when the session's
+    qcluster (started by an earlier test) is running on the same database."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def enqueue(self, task):
+        self.tasks.append(task)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_upload_slower_than_its_lease_is_not_recovered_or_uploaded_twice(sandbox, make_records, settings):
+def test_upload_slower_than_its_lease_is_not_recovered_or_uploaded_twice(sandbox, make_records, settings, monkeypatch):
+    import django_q.tasks
+
+    monkeypatch.setattr(django_q.tasks, "get_broker", lambda *args, **kwargs: HeldBroker())
     settings.UPLOAD_LEASE_S = 6  # renewed every 2 s: 4 s of slack for a busy machine
     settings.UPLOAD_ATTEMPT_DEADLINE_S = 60  # longer than the call: only the renewal protects it
     settings.YONYOU_MAX_CONCURRENCY = 1

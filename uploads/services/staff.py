@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 def retry_failed(record_ids: Iterable[int]) -> int:
-    """failed → pending with a fresh retry budget, enqueued on commit. Other states are left alone."""
+    """failed → pending with a fresh retry horizon, enqueued on commit. Other states are left alone."""
     now = timezone.now()
     ids = list(record_ids)
     with transaction.atomic():
@@ -24,6 +24,7 @@ def retry_failed(record_ids: Iterable[int]) -> int:
         UploadRecord.objects.filter(pk__in=retried, status=UploadStatus.FAILED).update(
             status=UploadStatus.PENDING,
             retry_count=0,
+            gives_up_at=None,
             next_attempt_at=None,
             enqueued_at=now,
             updated_at=now,

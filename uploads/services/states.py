@@ -4,12 +4,13 @@ can never both win:
     pending ──start_attempt──► uploading ──► success
        ▲                           │
        └──── retryable failure ────┤ (next_attempt_at = now + backoff)
-                                   └──► failed  (permanent error, or MAX_RETRY_COUNT failures)
+                                   └──► failed  (permanent error, or UPLOAD_RETRY_HORIZON_S passed)
 
 `next_attempt_at` says when a pending row next needs a task: set by a retryable failure (backoff),
 by a task that found every concurrency slot taken, and by recovery.
 """
 
+import logging
 import random
 import secrets
 from datetime import timedelta
@@ -19,6 +20,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from uploads.models import UploadRecord, UploadStatus
+
+logger = logging.getLogger(__name__)
 
 
 class IllegalTransition(Exception):
@@ -66,8 +69,9 @@ def mark_success(record_id: int, *, yonyou_file_id: str, duration_ms: int | None
 
 
 def mark_failed(record_id: int, lease_token: str, *, code: str, message: str, duration_ms: int | None = None) -> bool:
+    """uploading → failed: a permanent error, or transient ones past the retry horizon."""
     now = timezone.now()
-    return bool(
+    failed = bool(
         UploadRecord.objects.filter(pk=record_id, status=UploadStatus.UPLOADING, lease_token=lease_token).update(
             status=UploadStatus.FAILED,
             failed_at=now,
@@ -79,6 +83,15 @@ def mark_failed(record_id: int, lease_token: str, *, code: str, message: str, du
             updated_at=now,
         )
     )
+    if failed:
+        upload_failed_for_good(record_id, code=code, message=message)
+    return failed
+
+
+def upload_failed_for_good(record_id: int, *, code: str, message: str) -> None:
+    """The one place where an upload is given up on (and only staff can send it again): the hook
+    where the alerting core will raise its alert. Called once per transition to `failed`."""
+    logger.error("upload failed for good", extra={"record_id": record_id, "error_code": code, "error": message})
 
 
 def retry_delay_s(retry_number: int, retry_after: float | None = None) -> float:
@@ -91,19 +104,23 @@ def retry_delay_s(retry_number: int, retry_after: float | None = None) -> float:
 def mark_retry_or_failed(
     record_id: int, lease_token: str, *, code: str, message: str, retry_after: float | None, duration_ms: int | None
 ) -> str:
-    """After a retryable failure: back to pending with a backoff, or failed when the budget is spent."""
+    """After a transient failure: back to pending with a backoff, until UPLOAD_RETRY_HORIZON_S has
+    passed since the first transient failure; then failed. The last attempt is made at the horizon."""
+    now = timezone.now()
     record = UploadRecord.objects.get(pk=record_id)
-    if record.retry_count + 1 >= settings.MAX_RETRY_COUNT:
+    gives_up_at = record.gives_up_at or now + timedelta(seconds=settings.UPLOAD_RETRY_HORIZON_S)
+    if now >= gives_up_at:
         mark_failed(record_id, lease_token, code=code, message=message, duration_ms=duration_ms)
         return UploadStatus.FAILED
-    now = timezone.now()
     retry_number = record.retry_count + 1
+    next_attempt_at = min(now + timedelta(seconds=retry_delay_s(retry_number, retry_after)), gives_up_at)
     UploadRecord.objects.filter(pk=record_id, status=UploadStatus.UPLOADING, lease_token=lease_token).update(
         status=UploadStatus.PENDING,
         retry_count=retry_number,
+        gives_up_at=gives_up_at,
         error_code=code[:50],
         error_message=message,
-        next_attempt_at=now + timedelta(seconds=retry_delay_s(retry_number, retry_after)),
+        next_attempt_at=next_attempt_at,
         lease_token=None,
         lease_expires_at=None,
         last_attempt_ms=duration_ms,
