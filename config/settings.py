@@ -363,6 +363,9 @@ if not 0 < UPLOAD_ATTEMPT_DEADLINE_S < UPLOAD_LEASE_S - YONYOU_TIMEOUT_S:
     )
 # A `pending` row whose task was enqueued this long ago without running is enqueued again.
 UPLOAD_PENDING_STALE_S = envint("UPLOAD_PENDING_STALE_S", 300)
+# A staging file of a request body nobody has written to for this long is swept (every minute):
+# its request died with its process. Live requests remove their own when they end.
+UPLOAD_STAGING_MAX_AGE_S = envint("UPLOAD_STAGING_MAX_AGE_S", 600)
 # Local copies of successful uploads older than this are deleted; 0 keeps them forever.
 UPLOAD_LOCAL_RETENTION_DAYS = envint("UPLOAD_LOCAL_RETENTION_DAYS", 0)
 

@@ -125,10 +125,20 @@ class UploadView(APIView):
     permission_classes = [AllowAny]  # authorised per document in `upload_from_request`
     parser_classes = [MultiPartParser, FormParser]
 
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            files.discard_staging(request)
+
     def initial(self, request, *args, **kwargs):
         # Before authentication: session auth's CSRF check would read the whole body first.
         if request_too_large(request._request):
             raise PayloadTooLarge(too_large_message())
+        try:
+            access.authorise_before_body(request._request)
+        except access.NoAccess as refusal:
+            raise exceptions.PermissionDenied(str(refusal)) from None
         files.use_staging_handlers(request._request)
         super().initial(request, *args, **kwargs)
 

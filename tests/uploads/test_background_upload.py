@@ -375,7 +375,12 @@ def test_jobs_are_registered_with_the_scheduler_and_return_a_summary():
 
     ids = {spec.id for spec in registry.all_jobs()}
     assert {"recover_stalled_uploads", "purge_uploaded_local_copies"} <= ids
-    assert jobs.recover_stalled_uploads() == {"recovered_uploading": 0, "requeued_pending": 0, "dispatched": 0}
+    assert jobs.recover_stalled_uploads() == {
+        "recovered_uploading": 0,
+        "requeued_pending": 0,
+        "dispatched": 0,
+        "staging_removed": 0,
+    }
     assert jobs.purge_uploaded_local_copies() == {"purged": 0}
 
 

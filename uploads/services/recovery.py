@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from uploads import files
 from uploads.models import UploadRecord, UploadStatus
 from uploads.services.dispatch import dispatch_due_uploads
 
@@ -39,6 +40,16 @@ def requeue_stalled_uploads() -> dict:
         .update(next_attempt_at=now)
     )
     dispatched = dispatch_due_uploads(limit=1000)
-    if recovered or requeued:
-        logger.warning("stalled uploads revived", extra={"recovered": recovered, "requeued": requeued})
-    return {"recovered_uploading": recovered, "requeued_pending": requeued, "dispatched": dispatched}
+    # Request bodies of web processes that died mid-request: minutes, not a day, of disk.
+    staging_removed = files.remove_stale_staging()
+    if recovered or requeued or staging_removed:
+        logger.warning(
+            "stalled uploads revived",
+            extra={"recovered": recovered, "requeued": requeued, "staging_removed": staging_removed},
+        )
+    return {
+        "recovered_uploading": recovered,
+        "requeued_pending": requeued,
+        "dispatched": dispatched,
+        "staging_removed": staging_removed,
+    }
