@@ -423,3 +423,30 @@ def test_retry_whose_attachment_check_gets_an_unknown_answer_shape_is_retried_no
 
     assert outcome == UploadStatus.PENDING, "a misread answer is transient, not a verdict on the file"
     assert reload(record).error_code == "bad_response"
+
+
+class HeldBroker:
+    """A broker that keeps what is enqueued, to see which tasks a task hands on."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def enqueue(self, task):
+        self.tasks.append(task)
+
+
+@pytest.mark.django_db
+def test_fan_out_of_a_ten_file_request_uploads_the_first_file_on_its_own_pickup(sandbox, make_records, monkeypatch):
+    import django_q.tasks
+
+    broker = HeldBroker()
+    monkeypatch.setattr(django_q.tasks, "get_broker", lambda *args, **kwargs: broker)
+    records = make_records(10)
+
+    tasks.enqueue_uploads([r.pk for r in records])
+
+    first, *others = records
+    assert reload(first).status == UploadStatus.SUCCESS, "no second trip through the broker for the first file"
+    assert len(sandbox.state()["files"]) == 1
+    assert len(broker.tasks) == 9, "one task for each other file"
+    assert {reload(r).status for r in others} == {UploadStatus.PENDING}

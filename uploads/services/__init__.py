@@ -4,7 +4,7 @@ to the workers (`dispatch`), the concurrency cap and leases (`slots`), the state
 (`staff`) and retention of local copies (`retention`). Other code imports them from here:
 `uploads.services.<name>`. `docs/uploads.md` describes the delivery guarantee they give."""
 
-from uploads.services.delivery import upload_to_yonyou
+from uploads.services.delivery import fan_out_uploads, upload_to_yonyou
 from uploads.services.dispatch import (
     FAN_OUT_TASK,
     UPLOAD_TASK,
@@ -37,6 +37,7 @@ __all__ = [
     "dispatch_due_uploads",
     "enqueue_fan_out",
     "enqueue_uploads",
+    "fan_out_uploads",
     "file_problem",
     "leases_kept_alive",
     "mark_failed",

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from uploads import files
 from uploads.models import UploadRecord, UploadStatus
-from uploads.services.dispatch import dispatch_due_uploads
+from uploads.services.dispatch import dispatch_due_uploads, enqueue_uploads
 from uploads.services.slots import claim_slot, leases_kept_alive, release_slot
 from uploads.services.states import (
     mark_failed,
@@ -47,6 +47,16 @@ def upload_to_yonyou(record_id: int) -> str:
         release_slot(slot)
         # Hand the freed slot to the row that has waited longest.
         dispatch_due_uploads(limit=1)
+
+
+def fan_out_uploads(record_ids: list[int]) -> str | None:
+    """Hand all but the first of a request's rows to other workers, then attempt the first here:
+    waiting for the broker to deliver a task of its own would cost the first file one more poll."""
+    if not record_ids:
+        return None
+    first, *others = record_ids
+    enqueue_uploads(others)
+    return upload_to_yonyou(first)
 
 
 def _attempt(record: UploadRecord, lease: str) -> str:
