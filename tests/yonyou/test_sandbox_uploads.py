@@ -97,3 +97,22 @@ def test_a_complete_body_is_stored_intact(sandbox):
     assert stored["id"] == uploaded.file_id
     assert stored["file_name"] == "SO1_照片.jpg"
     assert stored["size"] == len(PHOTO) and stored["sha256"] == hashlib.sha256(PHOTO).hexdigest()
+
+
+def test_an_upload_appends_one_line_instead_of_rewriting_the_state_file(sandbox):
+    import io
+
+    def send(name: str) -> None:
+        get_client().upload_attachment(
+            business_type="yonbip-scm-scmsa", business_id="1", file_name=name, fileobj=io.BytesIO(PHOTO)
+        )
+
+    send("SO1_a.jpg")  # also issues the token, which is written to the state file
+    state_file = sandbox.data_dir / "sandbox" / "state.json"
+    journal = sandbox.data_dir / "sandbox" / "files.jsonl"
+    before = (state_file.stat().st_mtime_ns, state_file.read_bytes())
+
+    send("SO1_b.jpg")
+
+    assert (state_file.stat().st_mtime_ns, state_file.read_bytes()) == before, "the state file is not rewritten"
+    assert len(journal.read_text(encoding="utf-8").splitlines()) == 2

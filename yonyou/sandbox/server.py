@@ -69,25 +69,42 @@ class SandboxState:
 
     @property
     def _state_file(self) -> Path:
+        """Tokens (few, rewritten whole when one is issued or expired)."""
         return self.root / "state.json"
+
+    @property
+    def _files_journal(self) -> Path:
+        """Received files, one JSON line each, appended: an upload costs one line, not a rewrite
+        of every file received before it."""
+        return self.root / "files.jsonl"
 
     def _load(self) -> None:
         if self._state_file.exists():
             saved = json.loads(self._state_file.read_text())
-            self.files = saved.get("files", [])
+            self.files = saved.get("files", [])  # a state file written before the journal
             self.tokens = saved.get("tokens", {})
             self.tokens_issued = saved.get("tokens_issued", 0)
+        if self.files and not self._files_journal.exists():
+            self._files_journal.write_text("".join(json.dumps(f, ensure_ascii=False) + "\n" for f in self.files))
+            self.files = []
+        if self._files_journal.exists():
+            with self._files_journal.open(encoding="utf-8") as journal:
+                for line in journal:
+                    if line.endswith("\n"):  # a line cut by a crash was never acknowledged
+                        self.files.append(json.loads(line))
 
     def save(self) -> None:
+        """Write the tokens; files are journalled by `add_files`."""
         with self.lock:
             tmp = self._state_file.with_suffix(".tmp")
-            tmp.write_text(
-                json.dumps(
-                    {"files": self.files, "tokens": self.tokens, "tokens_issued": self.tokens_issued},
-                    ensure_ascii=False,
-                )
-            )
+            tmp.write_text(json.dumps({"tokens": self.tokens, "tokens_issued": self.tokens_issued}, ensure_ascii=False))
             tmp.replace(self._state_file)
+
+    def add_files(self, received: list[dict]) -> None:
+        with self.lock:
+            with self._files_journal.open("a", encoding="utf-8") as journal:
+                journal.write("".join(json.dumps(f, ensure_ascii=False) + "\n" for f in received))
+            self.files.extend(received)
 
     def reset(self) -> None:
         with self.lock:
@@ -97,6 +114,7 @@ class SandboxState:
             self.files, self.tokens, self.tokens_issued = [], {}, 0
             shutil.rmtree(self.files_dir, ignore_errors=True)
             self.files_dir.mkdir(parents=True, exist_ok=True)
+            self._files_journal.unlink(missing_ok=True)
             self.save()
 
     # --- faults -------------------------------------------------------------------------------

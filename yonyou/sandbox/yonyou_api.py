@@ -98,9 +98,7 @@ class YonyouApi:
             return stored
         if not stored:
             return invalid("缺少文件（字段名 files）")
-        with state.lock:
-            state.files.extend(stored)
-            state.save()
+        state.add_files(stored)
         data = [
             {
                 "id": f["id"],
