@@ -361,6 +361,9 @@ if not 0 < UPLOAD_ATTEMPT_DEADLINE_S < UPLOAD_LEASE_S - YONYOU_TIMEOUT_S:
         f"UPLOAD_ATTEMPT_DEADLINE_S ({UPLOAD_ATTEMPT_DEADLINE_S}) must be above 0 and below UPLOAD_LEASE_S "
         f"({UPLOAD_LEASE_S}) minus YONYOU_TIMEOUT_S ({YONYOU_TIMEOUT_S})"
     )
+# After an upload call timed out, its concurrency slot stays taken this long: Yonyou may still be
+# working on the abandoned call, and the cap must hold as Yonyou sees it.
+UPLOAD_ABANDONED_CALL_S = envfloat("UPLOAD_ABANDONED_CALL_S", 60.0)
 # A `pending` row whose task was enqueued this long ago without running is enqueued again.
 UPLOAD_PENDING_STALE_S = envint("UPLOAD_PENDING_STALE_S", 300)
 # A staging file of a request body nobody has written to for this long is swept (every minute):

@@ -118,3 +118,28 @@ def test_a_deadline_that_could_outlive_the_lease_is_refused_at_start(tmp_path):
     )
     assert result.returncode != 0
     assert "UPLOAD_ATTEMPT_DEADLINE_S" in result.stderr
+
+
+@pytest.mark.django_db
+def test_a_timed_out_call_keeps_its_slot_while_yonyou_may_still_be_working_on_it(sandbox, make_records, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.YONYOU_MAX_CONCURRENCY = 1
+    settings.YONYOU_TIMEOUT_S = 0.5
+    settings.UPLOAD_ABANDONED_CALL_S = 60
+    first, second = make_records(2)
+    sandbox.faults(hang_rate=1, hang_s=3)  # Yonyou answers long after we stopped waiting
+
+    assert tasks.upload_record(first.pk) == UploadStatus.PENDING
+    assert reload(first).error_code == "timeout"
+
+    assert tasks.upload_record(second.pk) == "waiting", "Yonyou is still busy with the abandoned call"
+    assert sandbox.state()["max_concurrent_uploads"] == 1
+
+    # Time travel on the slot: the hold is over, the slot is free again.
+    UploadSlot.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    sandbox.faults(hang_rate=0)
+    UploadRecord.objects.filter(pk=second.pk).update(next_attempt_at=None)
+    assert tasks.upload_record(second.pk) == UploadStatus.SUCCESS

@@ -15,7 +15,7 @@ from uploads.services.dispatch import (
 from uploads.services.intake import UploadRejected, accept_upload, file_problem, validate_document, validate_files
 from uploads.services.recovery import requeue_stalled_uploads
 from uploads.services.retention import purge_local_copies
-from uploads.services.slots import claim_slot, leases_kept_alive, release_slot, renew_leases
+from uploads.services.slots import claim_slot, hold_slot, leases_kept_alive, release_slot, renew_leases
 from uploads.services.staff import retry_failed, retry_one, soft_delete
 from uploads.services.states import (
     IllegalTransition,
@@ -39,6 +39,7 @@ __all__ = [
     "enqueue_uploads",
     "fan_out_uploads",
     "file_problem",
+    "hold_slot",
     "leases_kept_alive",
     "mark_failed",
     "mark_retry_or_failed",

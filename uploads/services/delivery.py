@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from uploads import files
 from uploads.models import UploadRecord, UploadStatus
 from uploads.services.dispatch import dispatch_due_uploads, enqueue_uploads
-from uploads.services.slots import claim_slot, leases_kept_alive, release_slot
+from uploads.services.slots import claim_slot, hold_slot, leases_kept_alive, release_slot
 from uploads.services.states import (
     mark_failed,
     mark_retry_or_failed,
@@ -37,16 +37,23 @@ def upload_to_yonyou(record_id: int) -> str:
         slot = claim_slot(record_id)
         if slot is None:
             return "waiting"
+    abandoned = False
     try:
         lease = start_attempt(record_id)
         if lease is None:
             return "skipped"
         with leases_kept_alive(record_id=record_id, lease_token=lease, slot_token=slot):
-            return _attempt(UploadRecord.objects.get(pk=record_id), lease)
+            outcome, abandoned = _attempt(UploadRecord.objects.get(pk=record_id), lease)
+            return outcome
     finally:
-        release_slot(slot)
-        # Hand the freed slot to the row that has waited longest.
-        dispatch_due_uploads(limit=1)
+        if abandoned:
+            # We gave up waiting, but Yonyou may still be working on the call: the slot stays
+            # taken for as long as it may, so the cap holds as Yonyou sees it, not as we do.
+            hold_slot(slot, seconds=settings.UPLOAD_ABANDONED_CALL_S)
+        else:
+            release_slot(slot)
+            # Hand the freed slot to the row that has waited longest.
+            dispatch_due_uploads(limit=1)
 
 
 def fan_out_uploads(record_ids: list[int]) -> str | None:
@@ -59,7 +66,9 @@ def fan_out_uploads(record_ids: list[int]) -> str | None:
     return upload_to_yonyou(first)
 
 
-def _attempt(record: UploadRecord, lease: str) -> str:
+def _attempt(record: UploadRecord, lease: str) -> tuple[str, bool]:
+    """The outcome, and whether the call was abandoned (timed out) while Yonyou may still work on it."""
+    from yonyou import errors
     from yonyou.client import business_type_for, get_client
     from yonyou.errors import PermanentError, RetryableError
 
@@ -84,7 +93,7 @@ def _attempt(record: UploadRecord, lease: str) -> str:
             if existing is not None:
                 mark_success(record.pk, yonyou_file_id=existing, duration_ms=elapsed_ms())
                 logger.info("upload found already in Yonyou", extra=log)
-                return UploadStatus.SUCCESS
+                return UploadStatus.SUCCESS, False
         with open(files.absolute_path(record.local_file_path), "rb") as fileobj:
             uploaded = client.upload_attachment(
                 business_type=business_type,
@@ -104,22 +113,22 @@ def _attempt(record: UploadRecord, lease: str) -> str:
             duration_ms=elapsed_ms(),
         )
         logger.warning("upload attempt failed", extra={**log, "error_code": error.code, "outcome": outcome})
-        return outcome
+        return outcome, error.code == errors.TIMEOUT
     except PermanentError as error:
         mark_failed(record.pk, lease, code=error.code, message=error.message, duration_ms=elapsed_ms())
         logger.warning("upload refused by Yonyou", extra={**log, "error_code": error.code})
-        return UploadStatus.FAILED
+        return UploadStatus.FAILED, False
     except FileNotFoundError:
         mark_failed(record.pk, lease, code="local_file_missing", message=_("本地文件已丢失"), duration_ms=elapsed_ms())
         logger.error("local file missing", extra=log)
-        return UploadStatus.FAILED
+        return UploadStatus.FAILED, False
     except Exception as error:
         mark_failed(record.pk, lease, code="internal_error", message=repr(error)[:2000], duration_ms=elapsed_ms())
         logger.exception("upload attempt crashed", extra=log)
-        return UploadStatus.FAILED
+        return UploadStatus.FAILED, False
     mark_success(record.pk, yonyou_file_id=uploaded.file_id, duration_ms=elapsed_ms())
     logger.info("uploaded to Yonyou", extra={**log, "yonyou_file_id": uploaded.file_id, "ms": elapsed_ms()})
-    return UploadStatus.SUCCESS
+    return UploadStatus.SUCCESS, False
 
 
 def _find_in_cloud(client, record: UploadRecord, business_type: str) -> str | None:

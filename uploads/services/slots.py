@@ -47,6 +47,11 @@ def release_slot(token: str) -> None:
     UploadSlot.objects.filter(holder_token=token).update(holder_token=None, record_id=None, lease_expires_at=None)
 
 
+def hold_slot(token: str, *, seconds: float) -> None:
+    """Keep a slot taken for `seconds` more, then let its lease free it (see `claim_slot`)."""
+    UploadSlot.objects.filter(holder_token=token).update(lease_expires_at=timezone.now() + timedelta(seconds=seconds))
+
+
 def renew_leases(*, record_id: int, lease_token: str, slot_token: str) -> bool:
     """Push back the expiry of a live attempt's row lease and slot lease; False if the row's lease
     was lost (recovered or changed by someone else), so the caller knows its claim is gone."""
