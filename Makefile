@@ -17,8 +17,10 @@ $(STAMP): requirements.txt
 
 bootstrap: $(STAMP)
 
-# Local demo: debug on unless the caller says otherwise.
-run: export DJANGO_DEBUG ?= 1
+# Served as in production (debug off: no URL list on a 404, no tracebacks), but over plain HTTP
+# on 127.0.0.1, so the HTTPS redirect and secure-only cookies are off unless the caller sets
+# DJANGO_HTTPS=1 (behind a TLS proxy). DJANGO_DEBUG=1 make run turns debug on for development.
+run: export DJANGO_HTTPS ?= 0
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py createcachetable

@@ -85,7 +85,10 @@ class ScheduledJobAdmin(admin.ModelAdmin):
             job_id=obj.job_id, cron=form.cleaned_data["cron"], enabled=form.cleaned_data["enabled"], user=request.user
         )
 
-    @admin.action(description=_("立即执行所选任务"))
+    def has_run_permission(self, request):
+        return services.may_start_runs(request.user)
+
+    @admin.action(description=_("立即执行所选任务"), permissions=["run"])
     def run_now(self, request, queryset):
         queued = [
             services.trigger_job(job_id=row.job_id, user=request.user).pk
@@ -94,12 +97,12 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         ]
         self.message_user(request, ngettext("已排队 %d 次运行", "已排队 %d 次运行", len(queued)) % len(queued))
 
-    @admin.action(description=_("启用所选任务"))
+    @admin.action(description=_("启用所选任务"), permissions=["change"])
     def enable(self, request, queryset):
         for row in queryset:
             services.update_job_schedule(job_id=row.job_id, enabled=True, user=request.user)
 
-    @admin.action(description=_("停用所选任务"))
+    @admin.action(description=_("停用所选任务"), permissions=["change"])
     def disable(self, request, queryset):
         for row in queryset:
             services.update_job_schedule(job_id=row.job_id, enabled=False, user=request.user)
@@ -107,8 +110,18 @@ class ScheduledJobAdmin(admin.ModelAdmin):
 
 @admin.register(JobRun)
 class JobRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "job_id", "status", "trigger", "triggered_by", "queued_at", "duration_s", "short_error"]
-    list_filter = ["status", "trigger", "job_id"]
+    list_display = [
+        "id",
+        "job_id",
+        "status",
+        "sla_exceeded",
+        "trigger",
+        "triggered_by",
+        "queued_at",
+        "duration_s",
+        "short_error",
+    ]
+    list_filter = ["status", "sla_exceeded", "trigger", "job_id"]
     search_fields = ["job_id", "error"]
     date_hierarchy = "queued_at"
     list_select_related = ["triggered_by"]
@@ -128,7 +141,10 @@ class JobRunAdmin(admin.ModelAdmin):
     def short_error(self, obj):
         return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
 
-    @admin.action(description=_("重试所选的失败/超时运行"), permissions=["view"])
+    def has_run_permission(self, request):
+        return services.may_start_runs(request.user)
+
+    @admin.action(description=_("重试所选的失败/超时运行"), permissions=["run"])
     def retry(self, request, queryset):
         retried = 0
         for run in queryset:

@@ -6,7 +6,8 @@ from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, PermissionDenied, UnsupportedMediaType, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,6 +26,27 @@ def _job_or_404(job_id: str) -> registry.JobSpec:
         return registry.get_job(job_id)
     except registry.UnknownJob:
         raise Http404(_("没有这个任务：%(job)s") % {"job": job_id}) from None
+
+
+def _json_object_body(request) -> dict:
+    """The request body as a JSON object, or a 4xx that changes nothing.
+
+    Only JSON is read: in a form or multipart body a field that was not sent reads as an unticked
+    checkbox, so `enabled` would silently become false (an empty multipart body did that too).
+    """
+    media_type = (request.content_type or "").split(";")[0].strip().lower()
+    if media_type and media_type != "application/json":
+        raise UnsupportedMediaType(
+            media_type,
+            detail=_("请求体必须是 JSON（Content-Type: application/json），收到的是 %(type)s") % {"type": media_type},
+        )
+    try:
+        data = request.data
+    except ParseError:
+        raise ParseError(_("请求体不是有效的 JSON")) from None
+    if not isinstance(data, dict):
+        raise ValidationError(_("请求体必须是一个 JSON 对象"))
+    return data
 
 
 def _local_times(value):
@@ -46,6 +68,7 @@ class RunSummarySerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     duration_s = serializers.FloatField(allow_null=True)
+    sla_exceeded = serializers.BooleanField(help_text="ran to its end but took longer than its SLA")
     error = serializers.CharField()
 
 
@@ -108,6 +131,7 @@ class JobRunSerializer(serializers.ModelSerializer):
             "finished_at",
             "duration_s",
             "sla_s",
+            "sla_exceeded",
             "missed_runs",
             "error",
             "traceback",
@@ -149,6 +173,8 @@ class JobListView(StaffAPIView):
 
 
 class JobDetailView(StaffAPIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(summary="One job", responses=JobSerializer)
     def get(self, request, job_id: str):
         _job_or_404(job_id)
@@ -161,7 +187,7 @@ class JobDetailView(StaffAPIView):
     )
     def patch(self, request, job_id: str):
         _job_or_404(job_id)
-        edit = JobEditSerializer(data=request.data)
+        edit = JobEditSerializer(data=_json_object_body(request))
         edit.is_valid(raise_exception=True)
         try:
             services.update_job_schedule(job_id=job_id, user=request.user, **edit.validated_data)
@@ -189,7 +215,10 @@ class JobTriggerView(StaffAPIView):
     def post(self, request, job_id: str):
         _job_or_404(job_id)
         already_running = job_id in selectors.running_job_ids()
-        run = services.trigger_job(job_id=job_id, user=request.user)
+        try:
+            run = services.trigger_job(job_id=job_id, user=request.user)
+        except services.RunNotAllowed as exc:
+            raise PermissionDenied(str(exc)) from None
         url = request.build_absolute_uri(f"/api/v1/scheduler/runs/{run.pk}")
         body = {"run_id": run.pk, "status": run.status, "already_running": already_running, "run_url": url}
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
@@ -231,7 +260,10 @@ class JobRunDetailView(generics.RetrieveAPIView):
 
 class MetricsView(StaffAPIView):
     @extend_schema(
-        summary="Per job: run counts, last run, avg/p50/p95/p99/max duration over the last 1,000 runs",
+        summary=(
+            "Per job: run counts (sla_exceeded: runs that finished over their SLA), last run, "
+            "avg/p50/p95/p99/max duration over the last 1,000 runs"
+        ),
         responses=inline_serializer(
             "SchedulerMetrics",
             {

@@ -6,15 +6,20 @@ from django.utils.translation import gettext_lazy as _
 class AlertsConfig(AppConfig):
     name = "alerts"
     verbose_name = _("定时任务与预警")
-    # Staff see runs and counters and edit job schedules (cron, enabled). Runs are facts written
-    # only by the scheduler; jobs come from code and are never added by hand.
-    group_permissions = {"staff": ["view_jobrun", "view_jobstats", "view_scheduledjob", "change_scheduledjob"]}
+    # Staff see runs and counters, edit job schedules (cron, enabled) and start runs by hand
+    # (`run_job`, checked by `services.may_start_runs`). Runs are facts written only by the
+    # scheduler; jobs come from code and are never added by hand.
+    group_permissions = {
+        "staff": ["view_jobrun", "view_jobstats", "view_scheduledjob", "change_scheduledjob", "run_job"]
+    }
 
     def ready(self):
-        from alerts import registry
+        from alerts import prometheus, registry
 
-        # Every process (web, worker, management command) sees the same complete registry.
+        # Every process (web, worker, management command) sees the same complete registry, and
+        # every app's metrics.
         registry.autodiscover()
+        prometheus.autodiscover()
         post_migrate.connect(register_job_schedules, sender=self, dispatch_uid="alerts.register_job_schedules")
 
 

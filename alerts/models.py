@@ -98,6 +98,9 @@ class JobRun(models.Model):
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     duration_s = models.FloatField(_("耗时（秒）"), null=True, blank=True)
     sla_s = models.FloatField(_("SLA（秒）"), null=True, blank=True)
+    # The run executed to its end (success or failure) but took longer than its SLA. Its status
+    # stays what it was: `timeout` is kept for runs that were stopped before they could finish.
+    sla_exceeded = models.BooleanField(_("超出 SLA"), default=False)
     # Scheduled fire times that passed without a run since the previous scheduled run.
     missed_runs = models.PositiveIntegerField(_("错过的定时次数"), default=0)
     error = models.TextField(_("错误"), blank=True)
@@ -109,6 +112,7 @@ class JobRun(models.Model):
     class Meta:
         verbose_name = _("任务运行记录")
         verbose_name_plural = _("任务运行记录")
+        permissions = [("run_job", _("可以手动运行或重试任务"))]
         ordering = ["-queued_at", "-id"]
         indexes = [
             models.Index(fields=["job_id", "-queued_at"], name="alerts_run_job_recent"),
@@ -140,6 +144,7 @@ class JobStats(models.Model):
     failed_total = models.PositiveBigIntegerField(default=0)
     timeout_total = models.PositiveBigIntegerField(default=0)
     skipped_total = models.PositiveBigIntegerField(default=0)
+    sla_exceeded_total = models.PositiveBigIntegerField(default=0)
     duration_count = models.PositiveBigIntegerField(default=0)
     duration_sum_s = models.FloatField(default=0.0)
     # Cumulative counts per bucket of DURATION_BUCKETS_S (same order), excluding +Inf.

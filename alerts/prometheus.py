@@ -4,9 +4,10 @@ same numbers, which survive restarts and cover every worker on every host."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
@@ -27,7 +28,6 @@ class SchedulerCollector(Collector):
     def collect(self):
         yield from self.job_metrics()
         yield from self.cluster_metrics()
-        yield from self.app_metrics()
 
     def job_metrics(self):
         specs = registry.all_jobs()
@@ -37,6 +37,11 @@ class SchedulerCollector(Collector):
 
         runs = CounterMetricFamily(
             "yunqiao_job_runs", "Finished job runs by outcome, since install.", labels=["job", "status"]
+        )
+        sla_exceeded = CounterMetricFamily(
+            "yunqiao_job_sla_exceeded",
+            "Job runs that ran to their end but took longer than the job's SLA, since install.",
+            labels=["job"],
         )
         durations = HistogramMetricFamily(
             "yunqiao_job_duration_seconds", "Duration of job runs that executed.", labels=["job"], unit="seconds"
@@ -57,6 +62,7 @@ class SchedulerCollector(Collector):
             counters = stats.get(spec.id) or JobStats(job_id=spec.id)
             for status in RUN_STATUSES:
                 runs.add_metric([spec.id, status], counters.count_for(status))
+            sla_exceeded.add_metric([spec.id], counters.sla_exceeded_total)
             cumulative = list(counters.duration_buckets or []) + [0] * len(DURATION_BUCKETS_S)
             buckets = [(_bound(bound), cumulative[index]) for index, bound in enumerate(DURATION_BUCKETS_S)]
             buckets.append(("+Inf", counters.duration_count))
@@ -69,7 +75,7 @@ class SchedulerCollector(Collector):
             running_gauge.add_metric([spec.id], 1.0 if spec.id in running else 0.0)
             if scheduled and scheduled.next_run:
                 next_run.add_metric([spec.id], scheduled.next_run.timestamp())
-        yield from (runs, durations, last_success, enabled, running_gauge, next_run)
+        yield from (runs, sla_exceeded, durations, last_success, enabled, running_gauge, next_run)
 
     def cluster_metrics(self):
         size = selectors.queue_size()
@@ -83,51 +89,62 @@ class SchedulerCollector(Collector):
             value=sum(c["workers"] for c in clusters),
         )
 
-    def app_metrics(self):
-        """Gauges from the other apps, read through their selectors; one failing app does not
-        take the scheduler's own metrics down with it."""
-        for name, collect in (("uploads", _upload_gauges), ("sync", _sync_gauges)):
-            try:
-                yield from collect()
-            except Exception:
-                logger.exception("metric collection failed", extra={"metric": name})
-
 
 def _bound(value: float) -> str:
     return repr(float(value))
 
 
-def _upload_gauges():
-    from uploads import selectors as upload_selectors
+# --- The apps' own metrics -------------------------------------------------------------------
 
-    counts = upload_selectors.statistics()
-    gauge = GaugeMetricFamily("yunqiao_uploads", "Upload records by status (soft-deleted excluded).", labels=["status"])
-    for status in ("pending", "uploading", "success", "failed"):
-        gauge.add_metric([status], counts[f"{status}_count"])
-    yield gauge
+AppMetrics = Callable[[], Iterable[Metric]]
+_app_metrics: dict[str, AppMetrics] = {}
 
 
-def _sync_gauges():
-    from sync import selectors as sync_selectors
+def app_metrics(name: str) -> Callable[[AppMetrics], AppMetrics]:
+    """Add an app's metric families to the exposition: each app declares its own, next to its
+    selectors, in `<app>/metrics.py` (imported by `autodiscover()`), so the scheduler does not
+    depend on the apps it serves.
 
-    batch = sync_selectors.active_batch()
-    running = batch is not None and batch.status == "syncing"
-    yield GaugeMetricFamily(
-        "yunqiao_sync_batch_running", "1 while a batch sync is running.", value=1.0 if running else 0.0
-    )
-    yield GaugeMetricFamily(
-        "yunqiao_sync_batch_queued", "1 while a batch sync waits to start.", value=1.0 if batch and not running else 0.0
-    )
-    progress = GaugeMetricFamily(
-        "yunqiao_sync_batch_progress_ratio", "Processed share of the active batch's days (0 to 1)."
-    )
-    if batch is not None and batch.total_days:
-        progress.add_metric([], batch.processed_days / batch.total_days)
-    yield progress
+        @app_metrics("uploads")
+        def upload_metrics():
+            yield GaugeMetricFamily(...)
+    """
+
+    def register(collect: AppMetrics) -> AppMetrics:
+        _app_metrics[name] = collect
+        return collect
+
+    return register
+
+
+def unregister_app_metrics(name: str) -> None:
+    """Remove an app's metrics from this process (tests declaring throwaway metrics use it)."""
+    _app_metrics.pop(name, None)
+
+
+def autodiscover() -> None:
+    """Import every installed app's `metrics` module, which registers its metrics."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("metrics")
+
+
+class AppMetricsCollector(Collector):
+    """The metrics apps registered; one failing app leaves out only its own families."""
+
+    def collect(self):
+        for name, collect in sorted(_app_metrics.items()):
+            try:
+                families = list(collect())
+            except Exception:
+                logger.exception("metric collection failed", extra={"metric": name})
+                continue
+            yield from families
 
 
 def exposition() -> bytes:
-    """The Prometheus text format of everything above."""
+    """The Prometheus text format of the scheduler's metrics and every app's."""
     collectors = CollectorRegistry(auto_describe=False)
     collectors.register(SchedulerCollector())
+    collectors.register(AppMetricsCollector())
     return generate_latest(collectors)

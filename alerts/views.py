@@ -7,10 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from alerts import prometheus, selectors
+from alerts import prometheus, selectors, services
 from config.permissions import is_staff_member
 
 
@@ -19,7 +20,8 @@ from config.permissions import is_staff_member
 def scheduler_page(request):
     if not is_staff_member(request.user):
         raise PermissionDenied
-    jobs = selectors.jobs_overview()
+    now = timezone.now()
+    jobs = selectors.jobs_overview(now)
     job_ids = [row["id"] for row in jobs]
     chosen = request.GET.get("job")
     if chosen not in job_ids:
@@ -29,9 +31,10 @@ def scheduler_page(request):
         "alerts/scheduler.html",
         {
             "jobs": jobs,
-            "status": selectors.scheduler_status(),
+            "status": selectors.scheduler_status(now, overview=jobs),
             "failures": selectors.recent_failures(limit=20),
             "chosen_job": chosen,
+            "may_start_runs": services.may_start_runs(request.user),
             "chart_labels": _chart_labels(),
         },
     )

@@ -12,8 +12,10 @@ and `prometheus.exposition()`, and finally the wall time of `execute_job` for a 
 """
 
 import argparse
+import atexit
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -51,7 +53,10 @@ def main() -> None:
             conn.execute(f'CREATE DATABASE "{bench_name}"')
         os.environ["DATABASE_URL"] = f"{base}/{bench_name}"
     else:
-        os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="yunqiao-bench-")
+        data_dir = tempfile.mkdtemp(prefix="yunqiao-bench-scheduler-")
+        os.environ["DATA_DIR"] = data_dir
+        # The throwaway SQLite database goes with the process.
+        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
     import django
 
     django.setup()

@@ -1,5 +1,7 @@
 """API conventions shared by every app: the error body and the paginator."""
 
+import math
+
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
@@ -36,6 +38,14 @@ def standard_exception_handler(exc, context):
             "code": "invalid",
             "message": _first_message(exc.detail) or _("请求参数无效"),
             "errors": exc.detail,
+        }
+    elif isinstance(exc, exceptions.Throttled):
+        seconds = max(1, math.ceil(exc.wait or 1))
+        body = {
+            "status": "error",
+            "code": "throttled",
+            "message": _("请求过于频繁，请 %(seconds)d 秒后再试") % {"seconds": seconds},
+            "retry_after_s": seconds,
         }
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail

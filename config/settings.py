@@ -6,7 +6,9 @@ running with a default.
 """
 
 import os
+import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +61,16 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def envrate(name: str, default: str) -> str | None:
+    """A request rate as DRF reads it ("30/min": N per s, min, hour or day); empty means no limit."""
+    raw = env(name, default).strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]+/(s|sec|m|min|h|hour|d|day)", raw):
+        raise ImproperlyConfigured(f"{name} must be a rate like 30/min (per s, min, hour or day), got {raw!r}")
+    return raw
+
+
 def _persistent_secret_key(data_dir: Path) -> str:
     """A key generated once per DATA_DIR, so a fresh install is secure without any setup."""
     path = data_dir / ".secret_key"
@@ -69,9 +81,21 @@ def _persistent_secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _private_data_dir(path: Path) -> Path:
+    """DATA_DIR holds API tokens (in the database), the secret key and people's photos: readable
+    by this account only. The umask covers every file any process creates after start-up (the
+    SQLite -wal/-shm, stored photos, sandbox state); the chmods fix an existing install."""
+    os.umask(0o077)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    for name in (".secret_key", "yunqiao.sqlite3", "yunqiao.sqlite3-wal", "yunqiao.sqlite3-shm"):
+        if (path / name).exists():
+            (path / name).chmod(0o600)
+    return path
+
+
 # --- Paths -------------------------------------------------------------------------------------
-DATA_DIR = Path(env("DATA_DIR", str(BASE_DIR / "data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR = _private_data_dir(Path(env("DATA_DIR", str(BASE_DIR / "data"))).resolve())
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"  # never served publicly: uploads are only reachable through views that check access
 
@@ -92,7 +116,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", True)
 # Probes and scrapers speak plain HTTP inside the cluster; they must not be redirected.
 SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^metrics$"]
-if envbool("DJANGO_BEHIND_PROXY", False):
+BEHIND_PROXY = envbool("DJANGO_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 SESSION_COOKIE_HTTPONLY = True
@@ -106,6 +131,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -131,6 +157,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -241,6 +269,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "config.auth.LoginAttemptsBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute-force protection of /accounts/login/ and the admin (django-axes, attempts in the database
+# so every host counts them). A user name is locked out from one client address only: locking the
+# name everywhere would let anyone lock staff out, and locking an address would lock out a whole
+# office or mobile carrier behind one NAT address.
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not kept in a table forever
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -258,6 +303,18 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.standard_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.TokenUserThrottle"],
+    # The client address of a throttle is REMOTE_ADDR, or the address our one proxy saw: never a
+    # client's own X-Forwarded-For.
+    "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
+}
+# Requests allowed per period (config/throttling.py); over it: 429, a Chinese message and
+# Retry-After. Empty: no limit.
+API_THROTTLE_RATES = {
+    "api_token": envrate("API_THROTTLE_TOKEN_USER", "600/min"),
+    "upload_link": envrate("UPLOAD_THROTTLE_PER_LINK", "30/min"),
+    "upload_user": envrate("UPLOAD_THROTTLE_PER_USER", "60/min"),
+    "upload_ip": envrate("UPLOAD_THROTTLE_PER_IP", "120/min"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Yunqiao API",
@@ -287,6 +344,15 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# --- The `runstack` supervisor (make run) --------------------------------------------------------
+# A child that exits is restarted after BACKOFF_S, doubled for each exit within the window, up to
+# BACKOFF_MAX_S. CRASH_LOOP_EXITS exits within the window mark it "failing" (logged as an error,
+# named by /api/health); it is still restarted, and is "running" again once it stays up that long.
+RUNSTACK_RESTART_BACKOFF_S = envfloat("RUNSTACK_RESTART_BACKOFF_S", 1.0)
+RUNSTACK_RESTART_BACKOFF_MAX_S = envfloat("RUNSTACK_RESTART_BACKOFF_MAX_S", 30.0)
+RUNSTACK_CRASH_LOOP_EXITS = envint("RUNSTACK_CRASH_LOOP_EXITS", 5)
+RUNSTACK_CRASH_LOOP_WINDOW_S = envfloat("RUNSTACK_CRASH_LOOP_WINDOW_S", 120.0)
+
 # --- Logging: one JSON object per line on stdout -----------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
 LOGGING = {
@@ -310,6 +376,9 @@ LOGGING = {
         # client logs each call itself, without the query.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # django-axes announces itself at INFO in every process, on the stdout of every command
+        # (`drf_create_token admin | awk …`); its lockouts are warnings.
+        "axes.apps": {"level": "WARNING"},
     },
 }
 
@@ -340,7 +409,8 @@ UPLOAD_LINK_MAX_AGE_S = envint("UPLOAD_LINK_MAX_AGE_S", 7 * 24 * 3600)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 # The whole request may carry MAX_FILES_PER_UPLOAD files plus form fields.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Extensions accepted by POST /api/upload; the content must also match (magic bytes).
 UPLOAD_ALLOWED_EXTENSIONS = envlist("UPLOAD_ALLOWED_EXTENSIONS", ".jpg,.jpeg,.png,.gif,.webp,.heic,.heif,.pdf")
 # Backoff between attempts: base * 2^(retry-1), with jitter, capped; Retry-After wins when longer.
@@ -390,6 +460,12 @@ SYNC_PAGE_RETRY_BASE_S = envfloat("SYNC_PAGE_RETRY_BASE_S", 1.0)
 # A batch day task extends its lease while it works; a batch whose lease expired (its worker
 # died) is resumed by the recovery job, and a day left `syncing` that long may be taken over.
 SYNC_LEASE_S = envint("SYNC_LEASE_S", 300)
+# A batch day that fails with a transient error (5xx, timeout, connection, rate limit) is tried
+# again with exponential backoff (base * 2^(n-1), at most max, half of it random jitter, never
+# shorter than Retry-After) until this long after its first transient failure; then it fails.
+SYNC_DAY_RETRY_HORIZON_S = envint("SYNC_DAY_RETRY_HORIZON_S", 1800)
+SYNC_DAY_RETRY_BASE_S = envfloat("SYNC_DAY_RETRY_BASE_S", 5.0)
+SYNC_DAY_RETRY_MAX_S = envfloat("SYNC_DAY_RETRY_MAX_S", 300.0)
 # Batch, batch-day and day statuses are all called "status" in the API schema; name them.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {

@@ -21,13 +21,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True, scope="session")
 def _static_files_without_manifest():
     """Pages render {% static %}; tests run without collectstatic, so skip the manifest. The
-    test client speaks plain HTTP, so the HTTPS redirect of a debug-off deployment is off."""
+    test client speaks plain HTTP, so the HTTPS redirect of a debug-off deployment is off. Request
+    rates are not limited (their counts outlive transactional tests in the cache); the throttle
+    tests set the rates they test."""
     with override_settings(
         STORAGES={
             **settings.STORAGES,
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
         SECURE_SSL_REDIRECT=False,
+        API_THROTTLE_RATES={},
     ):
         yield
 
@@ -168,6 +171,16 @@ class SandboxControl:
         import httpx
 
         return httpx.post(f"{self.url}/__sandbox__/faults", json=faults, timeout=10).raise_for_status().json()
+
+    def documents(self, doc_type: str, day) -> list[dict]:
+        """Every record the sandbox serves for one document type and business day, read from its
+        control API (not through our client): the remote's own truth."""
+        import httpx
+
+        answer = httpx.get(
+            f"{self.url}/__sandbox__/documents", params={"doc_type": doc_type, "date": str(day)}, timeout=30
+        )
+        return answer.raise_for_status().json()["records"]
 
     def reset(self) -> None:
         import httpx

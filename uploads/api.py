@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.permissions import IsStaffMember
+from config.throttling import UPLOAD_THROTTLES
 from uploads import access, export, files, links, selectors, services
 from uploads.filters import UploadRecordFilter
 from uploads.models import DocType, UploadRecord, UploadStatus
@@ -124,6 +125,7 @@ class UploadView(APIView):
 
     permission_classes = [AllowAny]  # authorised per document in `upload_from_request`
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = UPLOAD_THROTTLES
 
     def dispatch(self, request, *args, **kwargs):
         try:

@@ -139,6 +139,69 @@ def test_patch_with_nothing_to_change_is_400(staff_api):
     assert staff_api.patch("/api/v1/scheduler/jobs/cleanup_old_job_runs", {}, format="json").status_code == 400
 
 
+def schedule_state(job_id: str) -> tuple[str, bool]:
+    row = ScheduledJob.objects.select_related("schedule").get(job_id=job_id)
+    return row.cron, row.enabled
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ("cron=40+3+*+*+*", "application/x-www-form-urlencoded"),
+        ("cron=40+3+*+*+*&enabled=", "application/x-www-form-urlencoded"),
+        ("", "multipart/form-data; boundary=BoUnDaRy"),
+        (
+            '--BoUnDaRy\r\nContent-Disposition: form-data; name="cron"\r\n\r\n40 3 * * *\r\n--BoUnDaRy--\r\n',
+            "multipart/form-data; boundary=BoUnDaRy",
+        ),
+        ("cron: 40 3 * * *", "text/plain"),
+    ],
+)
+def test_patch_with_a_body_that_is_not_json_is_415_and_changes_nothing(staff_api, body, content_type):
+    services.sync_schedules()
+    before = schedule_state("cleanup_old_job_runs")
+
+    response = staff_api.patch("/api/v1/scheduler/jobs/cleanup_old_job_runs", body, content_type=content_type)
+
+    assert response.status_code == 415
+    assert "JSON" in response.json()["message"]
+    assert "请求体必须是 JSON" in response.json()["message"]
+    assert schedule_state("cleanup_old_job_runs") == before == ("40 3 * * *", True)
+
+
+@pytest.mark.parametrize("body", ["{not json", "[]", '"enabled"', "null"])
+def test_patch_with_json_that_is_not_an_object_is_400_and_changes_nothing(staff_api, body):
+    services.sync_schedules()
+
+    response = staff_api.patch("/api/v1/scheduler/jobs/cleanup_old_job_runs", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "JSON" in response.json()["message"]
+    assert schedule_state("cleanup_old_job_runs") == ("40 3 * * *", True)
+
+
+def test_patch_without_a_body_is_400_and_changes_nothing(staff_api):
+    services.sync_schedules()
+
+    response = staff_api.generic("PATCH", "/api/v1/scheduler/jobs/cleanup_old_job_runs", content_type=None)
+
+    assert response.status_code == 400
+    assert schedule_state("cleanup_old_job_runs") == ("40 3 * * *", True)
+
+
+def test_patch_leaves_a_field_that_was_not_sent_unchanged(staff_api):
+    services.sync_schedules()
+    services.update_job_schedule(job_id="cleanup_old_job_runs", enabled=False, user=None)
+
+    response = staff_api.patch("/api/v1/scheduler/jobs/cleanup_old_job_runs", {"cron": "30 4 * * *"}, format="json")
+    assert response.status_code == 200
+    assert schedule_state("cleanup_old_job_runs") == ("30 4 * * *", False)
+
+    response = staff_api.patch("/api/v1/scheduler/jobs/cleanup_old_job_runs", {"enabled": True}, format="json")
+    assert response.status_code == 200
+    assert schedule_state("cleanup_old_job_runs") == ("30 4 * * *", True)
+
+
 def test_runs_are_paged_newest_first_and_filter_by_status(staff_api, declare_job):
     outcomes = iter([True, False, True])
 

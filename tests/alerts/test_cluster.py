@@ -19,11 +19,15 @@ def run_status(run_id: int) -> str:
 
 @pytest.fixture
 def operator_api(django_user_model):
-    """A staff-flag user: transactional tests flush the groups that migrations created."""
+    """A staff-flag user allowed to start runs: transactional tests flush the groups that
+    migrations created, so the permission is granted directly."""
+    from django.contrib.auth.models import Permission
     from rest_framework.test import APIClient
 
+    operator = django_user_model.objects.create_user("operator", is_staff=True)
+    operator.user_permissions.add(Permission.objects.get(content_type__app_label="alerts", codename="run_job"))
     client = APIClient()
-    client.force_authenticate(django_user_model.objects.create_user("operator", is_staff=True))
+    client.force_authenticate(operator)
     return client
 
 

@@ -68,6 +68,7 @@ def test_counts_and_last_run_come_from_recorded_runs(declare_job):
 
     row = metrics_of("probe_job")
     assert (row["runs"], row["successes"], row["failures"], row["timeouts"], row["skipped"]) == (3, 2, 1, 0, 0)
+    assert row["sla_exceeded"] == 0
     assert row["last_status"] == "success"
     assert row["last_run_at"] == JobRun.objects.get(pk=last["run_id"]).started_at
     assert row["duration_s"]["count"] == 3

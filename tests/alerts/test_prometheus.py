@@ -50,6 +50,25 @@ def test_exposition_has_run_counters_histogram_and_last_success(some_runs):
     assert ("yunqiao_qcluster_workers", ()) in found
 
 
+def test_runs_over_their_sla_are_counted_as_successes_and_as_sla_exceeded(declare_job):
+    import time
+
+    def slow() -> dict:
+        time.sleep(0.05)  # the job's own work, longer than its 10 ms SLA
+        return {}
+
+    declare_job(slow, id="probe_job", sla_s=0.01)
+    run_job("probe_job", "schedule")
+
+    found = samples(prometheus.exposition().decode())
+
+    assert found[("yunqiao_job_runs_total", (("job", "probe_job"), ("status", "success")))] == 1
+    assert found[("yunqiao_job_runs_total", (("job", "probe_job"), ("status", "timeout")))] == 0
+    assert found[("yunqiao_job_sla_exceeded_total", (("job", "probe_job"),))] == 1
+    assert found[("yunqiao_job_sla_exceeded_total", (("job", "cleanup_old_job_runs"),))] == 0
+    assert found[("yunqiao_job_last_success_timestamp_seconds", (("job", "probe_job"),))] > 1.7e9
+
+
 def test_counters_survive_the_cleanup_of_old_runs(some_runs):
     from alerts.models import JobRun
 
@@ -127,3 +146,41 @@ def test_exposition_has_upload_and_sync_gauges_from_their_apps():
     assert found[("yunqiao_sync_batch_running", ())] == 1
     assert found[("yunqiao_sync_batch_queued", ())] == 0
     assert found[("yunqiao_sync_batch_progress_ratio", ())] == 0.25
+
+
+def test_the_scheduler_does_not_import_the_apps_it_serves():
+    import ast
+    from pathlib import Path
+
+    import alerts
+
+    served = {"uploads", "sync", "projects"}
+    offenders = []
+    for path in Path(alerts.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            offenders += [f"{path.name}: {name}" for name in names if name.split(".")[0] in served]
+    assert offenders == []
+
+
+def test_an_app_whose_metrics_fail_leaves_out_only_its_own():
+    from prometheus_client.core import GaugeMetricFamily
+
+    @prometheus.app_metrics("probe_broken")
+    def broken():
+        yield GaugeMetricFamily("yunqiao_probe_partial", "Emitted before the failure.", value=1.0)
+        raise RuntimeError("selector down")
+
+    try:
+        found = samples(prometheus.exposition().decode())
+    finally:
+        prometheus.unregister_app_metrics("probe_broken")
+
+    assert ("yunqiao_probe_partial", ()) not in found
+    assert ("yunqiao_uploads", (("status", "failed"),)) in found
+    assert ("yunqiao_task_queue_size", ()) in found

@@ -1,5 +1,6 @@
 """Registration of the registry into django-q2 schedules: idempotent, and staff edits survive."""
 
+import datetime
 from io import StringIO
 
 import pytest
@@ -19,7 +20,9 @@ def schedule_of(job_id: str) -> Schedule:
 
 def test_every_registered_job_gets_a_cron_schedule_pointing_at_the_run_task(declare_job):
     declare_job(lambda: {}, id="probe_job", cron="0 7 * * *")
-    services.sync_schedules()
+    # One second before a fire time: reading the clock here would race the 07:00 boundary.
+    now = timezone.make_aware(datetime.datetime(2026, 3, 10, 6, 59, 59))
+    services.sync_schedules(now=now)
 
     for spec in registry.all_jobs():
         schedule = schedule_of(spec.id)
@@ -27,9 +30,8 @@ def test_every_registered_job_gets_a_cron_schedule_pointing_at_the_run_task(decl
         assert schedule.schedule_type == Schedule.CRON
         assert schedule.cron == spec.cron
         assert schedule.repeats == -1
-    assert schedule_of("probe_job").next_run > timezone.now()
-    next_run = timezone.localtime(schedule_of("probe_job").next_run)
-    assert (next_run.hour, next_run.minute) == (7, 0)  # 07:00 Asia/Shanghai
+    # 07:00 Asia/Shanghai, the same day.
+    assert schedule_of("probe_job").next_run == timezone.make_aware(datetime.datetime(2026, 3, 10, 7, 0))
 
 
 def test_registration_twice_changes_nothing(declare_job):

@@ -1,5 +1,6 @@
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 
@@ -81,3 +82,18 @@ def test_deploy_checks_pass_with_debug_off(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     # The generated secret key persists in DATA_DIR, readable only by its owner.
     assert (tmp_path / ".secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_an_existing_data_dir_is_made_private_at_start_up(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    database = data_dir / "yunqiao.sqlite3"
+    database.write_bytes(b"")
+    database.chmod(0o644)
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env={**env, "DATA_DIR": str(data_dir)}, check=True
+    )
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    assert stat.S_IMODE((data_dir / ".secret_key").stat().st_mode) == 0o600

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from alerts import registry
 from alerts.models import JobRun
-from alerts.services import execute_job, trigger_job
+from alerts.services import run_job_here, trigger_job
 
 
 class Command(BaseCommand):
@@ -19,18 +19,14 @@ class Command(BaseCommand):
     def handle(self, *args, job_id, queue, **options):
         if not registry.is_registered(job_id):
             raise CommandError(f"unknown job {job_id!r}; known: {', '.join(s.id for s in registry.all_jobs())}")
+        # user=None: the operator of this host, who may run any job (services.may_start_runs).
         if queue:
-            run = trigger_job(job_id=job_id)
+            run = trigger_job(job_id=job_id, user=None)
             self.stdout.write(f"queued run #{run.pk}")
             return
-        run = trigger_job_inline(job_id)
+        run = run_job_here(job_id=job_id, user=None)
         self.stdout.write(f"run #{run.pk}: {run.status} in {run.duration_s or 0:.3f}s {run.result or ''}")
         if run.error:
             self.stderr.write(run.error)
         if run.status != JobRun.Status.SUCCESS:
             raise CommandError(f"run #{run.pk} ended {run.status}")
-
-
-def trigger_job_inline(job_id: str) -> JobRun:
-    run = JobRun.objects.create(job_id=job_id, trigger=JobRun.Trigger.MANUAL, sla_s=registry.get_job(job_id).sla_s)
-    return execute_job(job_id=job_id, trigger=JobRun.Trigger.MANUAL, run_id=run.pk)
