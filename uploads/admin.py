@@ -55,6 +55,7 @@ class UploadRecordAdmin(admin.ModelAdmin):
         "size_kb",
         "upload_time",
         "status_badge",
+        "attempts",
         "retry_count",
         "error_message_short",
     )
@@ -85,6 +86,7 @@ class UploadRecordAdmin(admin.ModelAdmin):
         "local_file_deleted_at",
         "uploaded_by",
         "next_attempt_at",
+        "gives_up_at",
         "enqueued_at",
         "lease_expires_at",
         "last_attempt_ms",

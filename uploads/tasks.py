@@ -9,6 +9,7 @@ def upload_record(record_id: int) -> str:
 
 
 def enqueue_uploads(record_ids: list[int]) -> int:
-    """Fan out: one upload task per accepted file, so they run in parallel (up to the cap)."""
-    services.enqueue_uploads(record_ids)
+    """Fan out a request's files: one upload task each for the others, and the first one uploaded
+    here at once, so a 10-file request starts as soon as a single file would."""
+    services.fan_out_uploads(record_ids)
     return len(record_ids)
