@@ -103,7 +103,8 @@ def test_two_webs_and_two_clusters_deliver_every_file_once_within_the_erp_cap(
 
         def all_delivered() -> bool:
             statuses = set(UploadRecord.objects.filter(pk__in=accepted).values_list("status", flat=True))
-            assert UploadStatus.FAILED not in statuses, list(UploadRecord.objects.values("error_code", "error_message"))
+            failed = UploadRecord.objects.filter(pk__in=accepted, status=UploadStatus.FAILED)
+            assert UploadStatus.FAILED not in statuses, list(failed.values("file_name", "error_code", "error_message"))
             return statuses == {UploadStatus.SUCCESS}
 
         wait_until(all_delivered, timeout_s=180, interval_s=0.5, message=f"{total} uploads to succeed")
