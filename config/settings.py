@@ -495,6 +495,12 @@ SYNC_PAGE_RETRY_BASE_S = envfloat("SYNC_PAGE_RETRY_BASE_S", 1.0)
 # A batch day task extends its lease while it works; a batch whose lease expired (its worker
 # died) is resumed by the recovery job, and a day left `syncing` that long may be taken over.
 SYNC_LEASE_S = envint("SYNC_LEASE_S", 300)
+# A batch day that fails with a transient error (5xx, timeout, connection, rate limit) is tried
+# again with exponential backoff (base * 2^(n-1), at most max, half of it random jitter, never
+# shorter than Retry-After) until this long after its first transient failure; then it fails.
+SYNC_DAY_RETRY_HORIZON_S = envint("SYNC_DAY_RETRY_HORIZON_S", 1800)
+SYNC_DAY_RETRY_BASE_S = envfloat("SYNC_DAY_RETRY_BASE_S", 5.0)
+SYNC_DAY_RETRY_MAX_S = envfloat("SYNC_DAY_RETRY_MAX_S", 300.0)
 # Batch, batch-day and day statuses are all called "status" in the API schema; name them.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {

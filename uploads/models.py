@@ -65,8 +65,10 @@ class UploadRecord(models.Model):
     # Scheduling: when the row next needs a task (NULL = a task is on its way or none is needed).
     next_attempt_at = models.DateTimeField(_("下次尝试时间"), null=True, blank=True, db_index=True)
     enqueued_at = models.DateTimeField(_("入队时间"), null=True, blank=True)
-    # The lease of the worker that moved the row to `uploading`.
+    # The lease of the worker that moved the row to `uploading`, and who that worker is
+    # ("host:pid"), so that a restarted cluster can take back the rows of its dead workers at once.
     lease_token = models.CharField(max_length=32, null=True, blank=True)
+    lease_holder = models.CharField(max_length=100, null=True, blank=True)
     lease_expires_at = models.DateTimeField(_("租约到期"), null=True, blank=True)
     last_attempt_ms = models.PositiveIntegerField(_("上次耗时(毫秒)"), null=True, blank=True)
 
@@ -104,6 +106,7 @@ class UploadSlot(models.Model):
 
     number = models.PositiveIntegerField(primary_key=True)
     holder_token = models.CharField(max_length=32, null=True, blank=True)
+    holder = models.CharField(max_length=100, null=True, blank=True)  # "host:pid" of the worker
     record_id = models.BigIntegerField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
 

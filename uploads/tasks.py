@@ -1,6 +1,10 @@
 """django-q2 entry points: thin, they take ids and call services."""
 
+import logging
+
 from uploads import services
+
+logger = logging.getLogger(__name__)
 
 
 def upload_record(record_id: int) -> str:
@@ -13,3 +17,14 @@ def enqueue_uploads(record_ids: list[int]) -> int:
     here at once, so a 10-file request starts as soon as a single file would."""
     services.fan_out_uploads(record_ids)
     return len(record_ids)
+
+
+def take_back_on_worker_start(sender=None, **kwargs) -> None:
+    """django-q2 `post_spawn`, in every worker process it starts: recovery in seconds after a
+    restart or a worker's death, instead of after UPLOAD_LEASE_S / UPLOAD_PENDING_STALE_S."""
+    from django.apps import apps
+
+    try:
+        services.take_back_from_dead_workers(enqueued_before=apps.get_app_config("uploads").started_at)
+    except Exception:  # a worker must start even if this fails; the periodic sweep remains
+        logger.exception("could not take back uploads of dead workers")

@@ -13,7 +13,7 @@ from uploads.services.dispatch import (
     enqueue_uploads,
 )
 from uploads.services.intake import UploadRejected, accept_upload, file_problem, validate_document, validate_files
-from uploads.services.recovery import requeue_stalled_uploads
+from uploads.services.recovery import requeue_stalled_uploads, take_back_from_dead_workers
 from uploads.services.retention import purge_local_copies
 from uploads.services.slots import claim_slot, hold_slot, leases_kept_alive, release_slot, renew_leases
 from uploads.services.staff import retry_failed, retry_one, soft_delete
@@ -54,6 +54,7 @@ __all__ = [
     "retry_one",
     "soft_delete",
     "start_attempt",
+    "take_back_from_dead_workers",
     "upload_to_yonyou",
     "validate_document",
     "validate_files",

@@ -3,10 +3,13 @@ and the renewal that keeps a live upload's row and slot leases from lapsing."""
 
 import contextlib
 import logging
+import os
 import random
 import secrets
+import socket
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 from django import db
 from django.conf import settings
@@ -24,6 +27,36 @@ def _ensure_slots(count: int) -> None:
         UploadSlot.objects.bulk_create([UploadSlot(number=n) for n in range(1, count + 1)], ignore_conflicts=True)
 
 
+def this_worker() -> str:
+    """Who holds a lease: "host:pid" of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def dead_local_holders(holders: set[str]) -> set[str]:
+    """The holders among `holders` that ran on this host and whose process is gone (a zombie
+    counts as gone). Holders on other hosts are left to their lease."""
+    host = socket.gethostname()
+    dead = set()
+    for holder in holders:
+        holder_host, _sep, pid_text = (holder or "").rpartition(":")
+        if holder_host != host or not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            dead.add(holder)
+            continue
+        except PermissionError:
+            continue  # alive, another user's
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                dead.add(holder)
+    return dead
+
+
 def claim_slot(record_id: int) -> str | None:
     """Take one of YONYOU_MAX_CONCURRENCY slots (a conditional UPDATE on a free or expired slot);
     None when all are busy. Never waits."""
@@ -36,7 +69,10 @@ def claim_slot(record_id: int) -> str | None:
     random.shuffle(candidates)  # spread contention between workers
     for number in candidates:
         claimed = UploadSlot.objects.filter(free, number=number).update(
-            holder_token=token, record_id=record_id, lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S)
+            holder_token=token,
+            holder=this_worker(),
+            record_id=record_id,
+            lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
         )
         if claimed:
             return token
@@ -44,7 +80,9 @@ def claim_slot(record_id: int) -> str | None:
 
 
 def release_slot(token: str) -> None:
-    UploadSlot.objects.filter(holder_token=token).update(holder_token=None, record_id=None, lease_expires_at=None)
+    UploadSlot.objects.filter(holder_token=token).update(
+        holder_token=None, holder=None, record_id=None, lease_expires_at=None
+    )
 
 
 def hold_slot(token: str, *, seconds: float) -> None:

@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from uploads.models import UploadRecord, UploadStatus
+from uploads.services.slots import this_worker
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def start_attempt(record_id: int) -> str | None:
             status=UploadStatus.UPLOADING,
             uploading_at=now,
             lease_token=token,
+            lease_holder=this_worker(),
             lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
             next_attempt_at=None,
             attempts=F("attempts") + 1,

@@ -29,17 +29,23 @@ DEFAULT_FAULTS = {
     "fail_rate": 0.0,
     "fail_status": 503,
     "retry_after_s": None,
+    # A deterministic outage: the next `fail_next` gateway calls, and every gateway call during
+    # the `fail_for_s` seconds after it is set, answer `fail_status`.
+    "fail_next": 0,
+    "fail_for_s": 0,
     "hang_rate": 0.0,
     "hang_s": 10.0,
     "reset_rate": 0.0,
     "token_ttl_s": 7200,
     "records_per_day": 40,
     "fail_dates": [],
+    "fail_dates_status": 500,
     "mutate_rate": 0.0,
+    "oversized_codes": [],
     "max_file_bytes": 200 * 1024 * 1024,
     "slow_read_ms": 0,
 }
-FAULT_STATUSES = {500, 502, 503, 429}
+FAULT_STATUSES = {500, 502, 503, 429, 401}
 CHUNK = 64 * 1024
 
 
@@ -60,9 +66,12 @@ class SandboxState:
         self.requests: Counter = Counter()
         self.in_flight: Counter = Counter()
         self.max_in_flight: Counter = Counter()
+        # Pages of documents answered, per "doc_type YYYY-MM-DD": how often each day was fetched.
+        self.pages_served: Counter = Counter()
         self.files: list[dict] = []
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
+        self.outage_until = 0.0  # time.time() until which `fail_for_s` holds
         self._load()
 
     # --- persistence ------------------------------------------------------------------------
@@ -111,6 +120,8 @@ class SandboxState:
             self.faults = json.loads(json.dumps(DEFAULT_FAULTS))
             self.requests.clear()
             self.max_in_flight.clear()
+            self.outage_until = 0.0
+            self.pages_served.clear()
             self.files, self.tokens, self.tokens_issued = [], {}, 0
             shutil.rmtree(self.files_dir, ignore_errors=True)
             self.files_dir.mkdir(parents=True, exist_ok=True)
@@ -128,6 +139,9 @@ class SandboxState:
         for key in ("fail_rate", "hang_rate", "reset_rate", "mutate_rate"):
             if key in changes and not 0 <= float(changes[key]) <= 1:
                 raise BadFaults(f"{key} must be between 0 and 1")
+        for key in ("fail_next", "fail_for_s"):
+            if key in changes and not float(changes[key]) >= 0:
+                raise BadFaults(f"{key} must be 0 or more")
         if "latency_ms" in changes:
             low, high = changes["latency_ms"]
             if not 0 <= low <= high:
@@ -136,8 +150,18 @@ class SandboxState:
             if changes.pop("expire_tokens_now", False):
                 self.tokens = dict.fromkeys(self.tokens, 0.0)
                 self.save()
+            if "fail_for_s" in changes:
+                self.outage_until = time.time() + float(changes["fail_for_s"])
             self.faults.update(changes)
             return dict(self.faults)
+
+    def in_outage(self) -> bool:
+        """Whether this gateway call falls in the outage (and is counted against `fail_next`)."""
+        with self.lock:
+            if self.faults["fail_next"] > 0:
+                self.faults["fail_next"] -= 1
+                return True
+            return time.time() < self.outage_until
 
     def fault(self, name: str):
         with self.lock:
@@ -164,6 +188,7 @@ class SandboxState:
                 "files": list(self.files),
                 "max_concurrent_uploads": self.max_in_flight["upload"],
                 "requests": dict(self.requests),
+                "pages_served": dict(self.pages_served),
                 "tokens_issued": self.tokens_issued,
                 "faults": dict(self.faults),
             }
@@ -351,7 +376,7 @@ def apply_faults(request: Request, state: SandboxState) -> Response | None:
         raise ConnectionReset
     if random.random() < state.fault("hang_rate"):  # noqa: S311
         time.sleep(state.fault("hang_s"))  # the client has given up by now
-    if random.random() < state.fault("fail_rate"):  # noqa: S311
+    if state.in_outage() or random.random() < state.fault("fail_rate"):  # noqa: S311
         return failure_response(state)
     return None
 
@@ -361,9 +386,10 @@ def failure_response(state: SandboxState) -> Response:
     headers = {}
     if state.fault("retry_after_s") is not None and status in (429, 503):
         headers["Retry-After"] = state.fault("retry_after_s")
-    body = (
-        {"code": "310046", "message": "调用频率超限"} if status == 429 else {"code": "999", "message": "服务器内部错误"}
-    )
+    body = {
+        429: {"code": "310046", "message": "调用频率超限"},
+        401: {"code": "401", "message": "未授权：应用凭证无效"},
+    }.get(status, {"code": "999", "message": "服务器内部错误"})
     return Response(status, body, headers=headers)
 
 

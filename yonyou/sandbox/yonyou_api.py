@@ -55,6 +55,9 @@ class YonyouApi:
             router.add(
                 "POST", re.escape(GATEWAY + path), business_call(f"list_{doc_type}", self.document_list(doc_type))
             )
+        # Control API: what the list APIs serve for one type and day, read without the gateway
+        # (no token, no faults), so tests compare our tables with the remote's own truth.
+        router.add("GET", r"/__sandbox__/documents", self.served_documents)
         # Anything else under the gateway: HTTP 404 with 310404, like the real one.
         for method in ("GET", "POST"):
             router.add(method, re.escape(GATEWAY) + r"/.*", lambda request, state: Response(404, NOT_FOUND))
@@ -130,6 +133,23 @@ class YonyouApi:
         ]
         return Response(200, {**OK, "data": data})
 
+    def served_documents(self, request: Request, state: SandboxState) -> Response:
+        doc_type = request.query.get("doc_type", "")
+        if doc_type not in DOCUMENT_TYPES:
+            raise ValueError(f"doc_type must be one of {sorted(DOCUMENT_TYPES)}")
+        day = date.fromisoformat(request.query.get("date", ""))
+        per_day = int(state.fault("records_per_day"))
+        served = documents.page(
+            doc_type,
+            day,
+            page_index=1,
+            page_size=max(1, per_day),
+            per_day=per_day,
+            mutate_rate=float(state.fault("mutate_rate")),
+            oversized_codes=frozenset(state.fault("oversized_codes")),
+        )
+        return Response(200, {"count": served["recordCount"], "records": served["recordList"]})
+
     def document_list(self, doc_type: str):
         def handle(request: Request, state: SandboxState) -> Response:
             body = request.json() or {}
@@ -137,7 +157,9 @@ class YonyouApi:
             if day is None:
                 return invalid("simpleVOs 需要 vouchdate between 条件")
             if day.isoformat() in state.fault("fail_dates"):
-                return Response(500, {"code": "999", "message": f"{day} 数据查询失败"})
+                return Response(
+                    int(state.fault("fail_dates_status")), {"code": "999", "message": f"{day} 数据查询失败"}
+                )
             page_size = max(1, min(MAX_PAGE_SIZE, int(body.get("pageSize") or 20)))
             page_index = max(1, int(body.get("pageIndex") or 1))
             data = documents.page(
@@ -147,7 +169,10 @@ class YonyouApi:
                 page_size=page_size,
                 per_day=int(state.fault("records_per_day")),
                 mutate_rate=float(state.fault("mutate_rate")),
+                oversized_codes=frozenset(state.fault("oversized_codes")),
             )
+            with state.lock:
+                state.pages_served[f"{doc_type} {day}"] += 1
             return Response(200, {**OK, "data": data})
 
         return handle
