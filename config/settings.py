@@ -344,6 +344,41 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Stored photos: the local disk under DATA_DIR unless an S3-compatible bucket is named (S3, Aliyun
+# OSS, MinIO), which every web and worker host then shares. Keys are uploads/YYYY/MM/<name>.
+STORAGE_S3_BUCKET = env("STORAGE_S3_BUCKET")
+# A photo read back from the store (to the ERP, into an export) spills to a temporary file past this.
+STORAGE_S3_MAX_MEMORY_SIZE = envint("STORAGE_S3_MAX_MEMORY_SIZE", 1024 * 1024)
+if STORAGE_S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    STORAGES["uploads"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_S3_BUCKET,
+            "endpoint_url": env("STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": env("STORAGE_S3_REGION") or None,
+            # Empty: boto3's own chain (environment, instance role, ~/.aws).
+            "access_key": env("STORAGE_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env("STORAGE_S3_SECRET_ACCESS_KEY") or None,
+            "location": env("STORAGE_S3_PREFIX").strip("/"),
+            "default_acl": None,  # private: the bucket's policy, never a public-read object
+            "querystring_auth": True,
+            "file_overwrite": True,  # names are unique: no HEAD request before each PUT
+            "client_config": _BotoConfig(
+                s3={"addressing_style": env("STORAGE_S3_ADDRESSING_STYLE", "auto")},
+                signature_version="s3v4",
+                # boto3's default checksum headers are refused by some S3-compatible stores
+                # (Aliyun OSS, older MinIO): only where the API requires them.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                connect_timeout=envfloat("STORAGE_S3_TIMEOUT_S", 10.0),
+                read_timeout=envfloat("STORAGE_S3_TIMEOUT_S", 10.0),
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        },
+    }
+
 # --- The `runstack` supervisor (make run) --------------------------------------------------------
 # A child that exits is restarted after BACKOFF_S, doubled for each exit within the window, up to
 # BACKOFF_MAX_S. CRASH_LOOP_EXITS exits within the window mark it "failing" (logged as an error,

@@ -1,5 +1,6 @@
 """The uploads API: thin views over `services`, `selectors` and `export`, in the seed's shapes."""
 
+import logging
 import math
 
 from django.conf import settings
@@ -18,6 +19,8 @@ from config.throttling import UPLOAD_THROTTLES
 from uploads import access, export, files, links, selectors, services
 from uploads.filters import UploadRecordFilter
 from uploads.models import DocType, UploadRecord, UploadStatus
+
+logger = logging.getLogger(__name__)
 
 # Multipart overhead allowance on top of the files themselves.
 FORM_OVERHEAD = 1024 * 1024
@@ -111,6 +114,9 @@ def upload_from_request(request) -> tuple[int, dict]:
         )
     except services.UploadRejected as rejection:
         return 400, error_body(rejection.code, rejection.message, rejection.errors)
+    except files.StoredFileUnavailable:
+        logger.exception("object store unavailable, upload refused")
+        return 503, error_body("storage_unavailable", _("照片暂时无法保存，请稍后重试"))
     return 200, accepted_body(records)
 
 
@@ -164,6 +170,7 @@ class UploadView(APIView):
             400: OpenApiTypes.OBJECT,
             403: OpenApiTypes.OBJECT,
             413: OpenApiTypes.OBJECT,
+            503: OpenApiTypes.OBJECT,
         },
     )
     def post(self, request):

@@ -94,7 +94,7 @@ def _attempt(record: UploadRecord, lease: str) -> tuple[str, bool]:
                 mark_success(record.pk, yonyou_file_id=existing, duration_ms=elapsed_ms())
                 logger.info("upload found already in Yonyou", extra=log)
                 return UploadStatus.SUCCESS, False
-        with open(files.absolute_path(record.local_file_path), "rb") as fileobj:
+        with files.open_stored(record.local_file_path) as fileobj:
             uploaded = client.upload_attachment(
                 business_type=business_type,
                 business_id=record.business_id,
@@ -103,7 +103,8 @@ def _attempt(record: UploadRecord, lease: str) -> tuple[str, bool]:
                 # Over before the lease could lapse, even if renewing it failed.
                 deadline=time.monotonic() + settings.UPLOAD_ATTEMPT_DEADLINE_S,
             )
-    except RetryableError as error:
+    # The object store down is transient too: the file is still there, try again later.
+    except (RetryableError, files.StoredFileUnavailable) as error:
         outcome = mark_retry_or_failed(
             record.pk,
             lease,

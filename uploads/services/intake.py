@@ -111,8 +111,7 @@ def accept_upload(
             name = files.generated_name(doc_number, files.extension_of(upload.name))
             stored.append((upload, files.store(upload, name=name)))
         # The directories the files are in: `upload_dir()` asked again could be next month's.
-        for directory in {files.absolute_path(saved.relative_path).parent for _upload, saved in stored}:
-            files.sync_directory(directory)
+        files.sync_directories([saved.relative_path for _upload, saved in stored])
         now = timezone.now()
         rows = [
             UploadRecord(
