@@ -298,7 +298,7 @@ def _alert_upload_failed(record_id: int) -> None:
     """The record failed for good: raise its document's `upload_failed` alert now rather than at
     the rule's next evaluation. The record is already failed; an alerting error must not undo
     that (the evaluation raises the alert a minute later)."""
-    from alerts.alerting.first_rules import upload_failed_for_good
+    from uploads.alert_rules import upload_failed_for_good
 
     try:
         upload_failed_for_good(record_id=record_id)
