@@ -96,7 +96,7 @@ def upload_failed_for_good(record_id: int, *, code: str, message: str) -> None:
     Called once per transition to `failed`. The record is already failed; an alerting error must
     not undo that (the evaluation raises the alert a minute later)."""
     logger.error("upload failed for good", extra={"record_id": record_id, "error_code": code, "error": message})
-    from alerts.alerting.first_rules import upload_failed_for_good as raise_upload_failed_alert
+    from uploads.alert_rules import upload_failed_for_good as raise_upload_failed_alert
 
     try:
         raise_upload_failed_alert(record_id=record_id)
