@@ -370,4 +370,7 @@ def build_server(host: str, port: int, data_dir: Path, *, app_key: str, app_secr
     router = Router()
     control_routes(router)
     YonyouApi(app_key=app_key, app_secret=app_secret).register(router)
+    from yonyou.sandbox.projects_api import ProjectsApi
+
+    ProjectsApi.from_settings().register(router)
     return SandboxServer((host, port), SandboxState(data_dir), router)

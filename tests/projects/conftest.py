@@ -1,0 +1,32 @@
+"""Fixtures of the projects tests: the sandbox's project system, reset to a small known size."""
+
+import httpx
+import pytest
+
+
+class ProjectRemoteControl:
+    """Changes what the sandbox's project system holds, as people at the remote would."""
+
+    def __init__(self, url: str):
+        self.url = f"{url}/__sandbox__/projects"
+
+    def control(self, **body) -> dict:
+        return httpx.post(self.url, json=body, timeout=10).raise_for_status().json()
+
+    def set_status(self, remote_id: str, status: str) -> dict:
+        return self.control(status={remote_id: status})
+
+    def state(self) -> dict:
+        return httpx.get(self.url, timeout=10).raise_for_status().json()
+
+
+@pytest.fixture
+def remote(db, sandbox, settings):
+    """The sandbox's project system with 30 projects, which this process's client talks to."""
+    settings.PROJECTS_SOURCES = {"main": {"url": f"{sandbox.url}/pm-api/v1", "api_key": "yunqiao-sandbox-pm-key"}}
+    settings.PROJECTS_REMOTE_TIMEOUT_S = 2.0
+    settings.PROJECTS_READ_TIMEOUT_S = 1.0
+    control = ProjectRemoteControl(sandbox.url)
+    control.control(reset=True, count=30)
+    control.sandbox = sandbox
+    return control
