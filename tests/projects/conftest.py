@@ -26,7 +26,26 @@ def remote(db, sandbox, settings):
     settings.PROJECTS_SOURCES = {"main": {"url": f"{sandbox.url}/pm-api/v1", "api_key": "yunqiao-sandbox-pm-key"}}
     settings.PROJECTS_REMOTE_TIMEOUT_S = 2.0
     settings.PROJECTS_READ_TIMEOUT_S = 1.0
+    # The remote's clock is the sandbox's: no skew to cover, so incremental listings are exact.
+    settings.PROJECTS_SYNC_OVERLAP_S = 0
     control = ProjectRemoteControl(sandbox.url)
     control.control(reset=True, count=30)
     control.sandbox = sandbox
     return control
+
+
+@pytest.fixture
+def enqueue_in_process(monkeypatch):
+    """django-q2 runs queued tasks inline (its own `sync` mode), so a trigger executes at commit."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture
+def synced(remote):
+    """The sandbox's 30 projects in the cache, as after the first sync."""
+    from projects import sync
+
+    sync.sync_projects(mode="full")
+    return remote

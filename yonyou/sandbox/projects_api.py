@@ -197,13 +197,14 @@ class ProjectRemote:
             number, change.get("revision", 0), status=change.get("status"), updated_at=change.get("updated_at")
         )
 
-    def change(self, number: int, *, status: str | None = None) -> None:
-        """A person edits the project: a new revision (and status), updated now."""
+    def change(self, number: int, *, status: str | None = None, new_content: bool = True) -> None:
+        """A person edits the project: a new revision (and status), updated now. Without new
+        content only `updated_at` moves, as when someone saves a project without changing it."""
         if status is not None and status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
         current = self.changes.get(number, {})
         self.changes[number] = {
-            "revision": current.get("revision", 0) + 1,
+            "revision": current.get("revision", 0) + int(new_content),
             "status": status or current.get("status"),
             "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
@@ -217,7 +218,7 @@ class ProjectRemote:
                 self.change(number, status=random.choice(STATUSES))  # noqa: S311
 
     def listing(self, updated_since: str | None) -> list[dict]:
-        """Summaries of the live projects updated at or after `updated_since`, in id order."""
+        """Summaries of the live projects updated after `updated_since`, in id order."""
         rows = []
         for number in range(1, self.count + 1):
             if number in self.deleted:
@@ -226,7 +227,7 @@ class ProjectRemote:
             updated_at = (
                 change["updated_at"] if change else (EPOCH + timedelta(seconds=number)).isoformat(timespec="seconds")
             )
-            if updated_since and datetime.fromisoformat(updated_at) < datetime.fromisoformat(updated_since):
+            if updated_since and datetime.fromisoformat(updated_at) <= datetime.fromisoformat(updated_since):
                 continue
             rows.append({"id": project_id(number), "type": TYPES[number % 3], "updated_at": updated_at})
         return rows
@@ -346,7 +347,7 @@ class ProjectsApi:
                     raise ValueError("status: project ids look like P00001")
                 self.remote.change(number, status=status)
             for number in numbers("touch"):
-                self.remote.change(number)
+                self.remote.change(number, new_content=False)
             self.remote.deleted |= set(numbers("delete"))
             self.remote.deleted -= set(numbers("restore"))
             self.remote.failing |= set(numbers("fail"))
