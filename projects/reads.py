@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +26,9 @@ logger = logging.getLogger(__name__)
 FLIGHT_POLL_S = 0.05
 # The flight key outlives a fetch that hangs until the read timeout, then frees itself.
 FLIGHT_KEY_GRACE_S = 5
+# How long a landed flight's outcome answers later callers (a refresh within the last second).
+OUTCOME_KEPT_S = 1
+FLYING, LANDED, MISSING, FAILED = "flying", "landed", "missing", "failed:"
 
 
 @dataclass(frozen=True)
@@ -68,34 +70,44 @@ def read_project(*, source: str, remote_id: str, force_sync: bool = False) -> Pr
 
 
 def refresh_project(*, source: str, remote_id: str) -> None:
-    """Fetch and store the project now, or wait for the fetch another caller has in flight."""
+    """Fetch and store the project now, or wait for the fetch another caller has in flight.
+
+    The flight key holds "flying" while the leader fetches, then its outcome for a moment, so that
+    a caller who asked while the flight was landing shares its result instead of calling again."""
     asked_at = timezone.now()
     key = f"projects:flight:{source}:{remote_id}"
-    token = uuid.uuid4().hex
     timeout_s = settings.PROJECTS_READ_TIMEOUT_S
-    if cache.add(key, token, timeout=int(timeout_s + FLIGHT_KEY_GRACE_S)):
+    if cache.add(key, FLYING, timeout=int(timeout_s + FLIGHT_KEY_GRACE_S)):
+        outcome = FAILED + "connection_error"
         try:
             sync.fetch_one(source=source, remote_id=remote_id, timeout_s=timeout_s)
+            outcome = LANDED
+        except ProjectNotFound:
+            outcome = MISSING
+            raise
+        except RemoteError as exc:
+            outcome = FAILED + exc.code
+            raise
         finally:
-            if cache.get(key) == token:
-                cache.delete(key)
+            cache.set(key, outcome, timeout=OUTCOME_KEPT_S)
         return
     _wait_for_flight(key=key, source=source, remote_id=remote_id, asked_at=asked_at, timeout_s=timeout_s)
 
 
 def _wait_for_flight(*, key: str, source: str, remote_id: str, asked_at: datetime, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s + FLIGHT_KEY_GRACE_S
+    outcome = None
     while time.monotonic() < deadline:
-        fetched_at = (
-            Project.objects.filter(source=source, remote_id=remote_id).values_list("fetched_at", flat=True).first()
-        )
-        if fetched_at is not None and fetched_at >= asked_at:
-            return
-        if cache.get(key) is None:
-            break  # the flight landed without a fresh copy: it failed, and so would we
+        outcome = cache.get(key)
+        if outcome != FLYING:
+            break
         time.sleep(FLIGHT_POLL_S)
-    row = Project.objects.filter(source=source, remote_id=remote_id).values("sync_error_code", "deleted_at").first()
-    if row and row["deleted_at"] is not None:
+    if outcome == LANDED:
+        return
+    if outcome == MISSING:
         raise ProjectNotFound("not_found", f"the project system has no {remote_id}")
-    code = (row or {}).get("sync_error_code") or "timeout"
+    fetched_at = Project.objects.filter(source=source, remote_id=remote_id).values_list("fetched_at", flat=True).first()
+    if outcome is None and fetched_at is not None and fetched_at >= asked_at:
+        return  # the outcome expired, but the copy is fresher than the question
+    code = outcome[len(FAILED) :] if outcome and outcome.startswith(FAILED) else "timeout"
     raise RemoteUnavailable(code, "another request's refresh of this project did not succeed")

@@ -4,6 +4,13 @@ import httpx
 import pytest
 
 
+def forget_flights(count: int = 30) -> None:
+    """Flight outcomes live a second in the shared cache (Redis outlives a test's rollback)."""
+    from django.core.cache import cache
+
+    cache.delete_many([f"projects:flight:main:P{number:05d}" for number in range(1, count + 1)])
+
+
 class ProjectRemoteControl:
     """Changes what the sandbox's project system holds, as people at the remote would."""
 
@@ -31,6 +38,7 @@ def remote(db, sandbox, settings):
     control = ProjectRemoteControl(sandbox.url)
     control.control(reset=True, count=30)
     control.sandbox = sandbox
+    forget_flights()
     return control
 
 
@@ -49,3 +57,19 @@ def synced(remote):
 
     sync.sync_projects(mode="full")
     return remote
+
+
+@pytest.fixture
+def synced_transactional(transactional_db, sandbox, settings):
+    """`synced` for tests whose threads need committed rows."""
+    from projects import sync
+
+    settings.PROJECTS_SOURCES = {"main": {"url": f"{sandbox.url}/pm-api/v1", "api_key": "yunqiao-sandbox-pm-key"}}
+    settings.PROJECTS_REMOTE_TIMEOUT_S = 2.0
+    settings.PROJECTS_READ_TIMEOUT_S = 2.0
+    control = ProjectRemoteControl(sandbox.url)
+    control.control(reset=True, count=30)
+    control.sandbox = sandbox
+    forget_flights()
+    sync.sync_projects(mode="full")
+    return control
