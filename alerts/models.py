@@ -155,3 +155,93 @@ class JobStats(models.Model):
 
     def count_for(self, status: str) -> int:
         return getattr(self, f"{status}_total")
+
+
+# --- The notification outbox (alerts.outbox writes rows, alerts.delivery sends them) ----------
+
+
+class Channel(models.TextChoices):
+    WECOM_ROBOT = "wecom_robot", _("企业微信群机器人")
+    WECOM_APP = "wecom_app", _("企业微信应用消息")
+    SMS = "sms", _("短信")
+    EMAIL = "email", _("邮件")
+
+
+class Notification(models.Model):
+    """One message to one receiver on one channel: a row first, delivered after commit.
+
+    pending → sending (claimed under a lease) → sent; a retryable failure goes to failed with a
+    `next_attempt_at`, a permanent one (or the last allowed attempt) to dead. `idempotency_key` is
+    unique, so a message is written, and therefore sent, at most once per key.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENDING = "sending", _("发送中")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("失败待重试")
+        DEAD = "dead", _("已放弃")
+
+    channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
+    # What the channel needs: a robot's webhook key, a WeCom user id, a phone number, an email address.
+    address = models.CharField(_("接收地址"), max_length=254)
+    title = models.CharField(_("标题"), max_length=200)
+    text = models.TextField(_("内容"))
+    link = models.CharField(_("链接"), max_length=500, blank=True, default="")
+    idempotency_key = models.CharField(_("幂等键"), max_length=200, unique=True)
+    # Ids of the alerts this message is about, for their timelines (no FK: alerts and the outbox
+    # are written by different services and a deleted alert must not delete what was sent).
+    alert_ids = models.JSONField(_("预警"), default=list, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("发送次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次发送时间"), null=True, blank=True)
+    # When the delivery task was last handed to the broker; a pending row enqueued long ago whose
+    # task never ran is enqueued again by the sweep.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error_code = models.CharField(_("错误码"), max_length=50, blank=True, default="")
+    last_error_message = models.TextField(_("错误信息"), blank=True, default="")
+    provider_message_id = models.CharField(_("服务商消息 ID"), max_length=200, blank=True, default="")
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="alerts_notification_due"),
+            models.Index(fields=["channel", "status"], name="alerts_notification_channel"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sending", "sent", "failed", "dead"]),
+                name="alerts_notification_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["wecom_robot", "wecom_app", "sms", "email"]),
+                name="alerts_notification_channel_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.address}: {self.title}"
+
+
+class RateSlot(models.Model):
+    """One of the N sends a channel (or one robot) may make per window, shared by every worker on
+    every host: a send takes a slot whose last use is older than the window, by conditional UPDATE.
+    N slots per bucket make a sliding window: never more than N sends in any window-long span."""
+
+    bucket = models.CharField(max_length=200)
+    number = models.PositiveIntegerField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    notification_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bucket", "number"], name="alerts_rateslot_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket}#{self.number}"

@@ -9,3 +9,10 @@ def run_job(job_id: str, trigger: str = "schedule", run_id: int | None = None) -
     if run is None:
         return None
     return {"run_id": run.pk, "status": run.status}
+
+
+def deliver_notification(notification_id: int) -> str:
+    """One delivery attempt of one notification (enqueued on commit, by a retry, or by a sweep)."""
+    from alerts import delivery
+
+    return delivery.deliver_notification(notification_id)

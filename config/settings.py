@@ -332,6 +332,46 @@ YONYOU_BUSINESS_TYPES = {
     "其他": env("YONYOU_BUSINESS_TYPE_OTHER", "yonbip-scm-stock"),
 }
 
+# --- Notifications (alerts.outbox, alerts.delivery, alerts/channels/) -------------------------
+# Every channel defaults to the sandbox, like YONYOU_*; `make run` starts its HTTP and SMTP sides.
+SANDBOX_SMTP_PORT = envint("SANDBOX_SMTP_PORT", 8766)
+WECOM_ROBOT_URL = env("WECOM_ROBOT_URL", f"{_SANDBOX_ORIGIN}/cgi-bin/webhook/send")
+WECOM_API_URL = env("WECOM_API_URL", f"{_SANDBOX_ORIGIN}/cgi-bin")
+WECOM_CORP_ID = env("WECOM_CORP_ID", "yunqiao-sandbox-corp")
+WECOM_CORP_SECRET = env("WECOM_CORP_SECRET", "yunqiao-sandbox-corp-secret")
+WECOM_AGENT_ID = envint("WECOM_AGENT_ID", 1000002)
+ALIYUN_SMS_URL = env("ALIYUN_SMS_URL", f"{_SANDBOX_ORIGIN}/aliyun-sms/")
+ALIYUN_ACCESS_KEY_ID = env("ALIYUN_ACCESS_KEY_ID", "yunqiao-sandbox-key")
+ALIYUN_ACCESS_KEY_SECRET = env("ALIYUN_ACCESS_KEY_SECRET", "yunqiao-sandbox-key-secret")
+ALIYUN_SMS_SIGN_NAME = env("ALIYUN_SMS_SIGN_NAME", "云桥")
+# An approved template with the variables ${title} and ${link}.
+ALIYUN_SMS_TEMPLATE_CODE = env("ALIYUN_SMS_TEMPLATE_CODE", "SMS_000000001")
+EMAIL_HOST = env("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = envint("EMAIL_PORT", SANDBOX_SMTP_PORT)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
+# The email channel always speaks SMTP (Django's EMAIL_BACKEND may be swapped, e.g. by tests).
+NOTIFY_EMAIL_BACKEND = env("NOTIFY_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "云桥预警 <alerts@yunqiao.local>")
+NOTIFY_TIMEOUT_S = envfloat("NOTIFY_TIMEOUT_S", 10.0)
+# Sends per minute: per robot (WeCom's own limit, errcode 45009 past it), per channel otherwise.
+WECOM_ROBOT_PER_MIN = envint("WECOM_ROBOT_PER_MIN", 20)
+WECOM_APP_PER_MIN = envint("WECOM_APP_PER_MIN", 600)
+SMS_PER_MIN = envint("SMS_PER_MIN", 100)
+EMAIL_PER_MIN = envint("EMAIL_PER_MIN", 300)
+# Retries: exponential backoff with jitter, never sooner than the provider asks.
+NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", 8)
+NOTIFY_RETRY_BASE_S = envfloat("NOTIFY_RETRY_BASE_S", 30.0)
+NOTIFY_RETRY_MAX_S = envfloat("NOTIFY_RETRY_MAX_S", 1800.0)
+# A `sending` row silent this long (its worker died) is sent again by the sweep; it must exceed
+# NOTIFY_TIMEOUT_S and EMAIL_TIMEOUT by a wide margin, or a slow send would be repeated.
+NOTIFY_LEASE_S = envint("NOTIFY_LEASE_S", 180)
+# A pending row enqueued this long ago whose task never ran is enqueued again by the sweep.
+NOTIFY_PENDING_STALE_S = envint("NOTIFY_PENDING_STALE_S", 120)
+
 # --- Uploads -----------------------------------------------------------------------------------
 MAX_FILE_SIZE = envint("MAX_FILE_SIZE", 10 * 1024 * 1024)
 MAX_FILES_PER_UPLOAD = envint("MAX_FILES_PER_UPLOAD", 10)

@@ -122,7 +122,11 @@ def qcluster(django_db_setup, django_db_blocker, sandbox_server):
     """A real `manage.py qcluster` process on the test database (and Redis when configured),
     whose Yonyou client talks to the session's sandbox."""
     with django_db_blocker.unblock():
-        env = child_env(YONYOU_TOKEN_URL=sandbox_server.token_url, YONYOU_GATEWAY_URL=sandbox_server.gateway_url)
+        env = child_env(
+            YONYOU_TOKEN_URL=sandbox_server.token_url,
+            YONYOU_GATEWAY_URL=sandbox_server.gateway_url,
+            **sandbox_server.channel_settings(),
+        )
     process = subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "manage.py"), "qcluster"],
         cwd=REPO_ROOT,
@@ -159,6 +163,16 @@ class SandboxControl:
     def gateway_url(self) -> str:
         return f"{self.url}/iuap-api-gateway"
 
+    def channel_settings(self) -> dict:
+        """Settings (and child-process environment) pointing every notification channel here."""
+        return {
+            "WECOM_ROBOT_URL": f"{self.url}/cgi-bin/webhook/send",
+            "WECOM_API_URL": f"{self.url}/cgi-bin",
+            "ALIYUN_SMS_URL": f"{self.url}/aliyun-sms/",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.smtp_port),
+        }
+
     def state(self) -> dict:
         import httpx
 
@@ -177,18 +191,29 @@ class SandboxControl:
 
 @pytest.fixture(scope="session")
 def sandbox_server(tmp_path_factory):
-    """One sandbox process for the session, on a free port, with its own data directory."""
-    port = free_port()
+    """One sandbox process for the session, on free ports (HTTP and SMTP), with its own data directory."""
+    port, smtp_port = free_port(), free_port()
     data_dir = tmp_path_factory.mktemp("sandbox-data")
     log = open(data_dir / "sandbox.log", "wb")  # noqa: SIM115 (closed at teardown)
     process = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "manage.py"), "sandbox", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            str(REPO_ROOT / "manage.py"),
+            "sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--smtp-port",
+            str(smtp_port),
+        ],
         cwd=REPO_ROOT,
         env={**os.environ, "DATA_DIR": str(data_dir)},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     control = SandboxControl(f"http://127.0.0.1:{port}")
+    control.smtp_port = smtp_port
     control.process = process
     control.data_dir = data_dir
 
@@ -215,6 +240,9 @@ def sandbox(sandbox_server, settings):
     sandbox_server.reset()
     settings.YONYOU_TOKEN_URL = sandbox_server.token_url
     settings.YONYOU_GATEWAY_URL = sandbox_server.gateway_url
-    cache.delete_many([key for key in ("yonyou:access_token",)])
+    for name, value in sandbox_server.channel_settings().items():
+        setattr(settings, name, int(value) if name == "EMAIL_PORT" else value)
+    tokens = ("yonyou:access_token", "wecom:access_token")
+    cache.delete_many(tokens)
     yield sandbox_server
-    cache.delete_many([key for key in ("yonyou:access_token",)])
+    cache.delete_many(tokens)

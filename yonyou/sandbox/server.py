@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from yonyou.sandbox import messaging
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_FAULTS = {
@@ -37,6 +39,7 @@ DEFAULT_FAULTS = {
     "fail_dates": [],
     "mutate_rate": 0.0,
     "max_file_bytes": 200 * 1024 * 1024,
+    **messaging.default_faults(),
 }
 FAULT_STATUSES = {500, 502, 503, 429}
 CHUNK = 64 * 1024
@@ -62,6 +65,7 @@ class SandboxState:
         self.files: list[dict] = []
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
+        self.messaging = messaging.MessagingState(self)
         self._load()
 
     # --- persistence ------------------------------------------------------------------------
@@ -94,6 +98,7 @@ class SandboxState:
             self.requests.clear()
             self.max_in_flight.clear()
             self.files, self.tokens, self.tokens_issued = [], {}, 0
+            self.messaging.reset()
             shutil.rmtree(self.files_dir, ignore_errors=True)
             self.files_dir.mkdir(parents=True, exist_ok=True)
             self.save()
@@ -113,7 +118,10 @@ class SandboxState:
             low, high = changes["latency_ms"]
             if not 0 <= low <= high:
                 raise BadFaults("latency_ms must be [min, max] with 0 <= min <= max")
+        remotes = {key: messaging.validated(key, changes.pop(key)) for key in messaging.REMOTES if key in changes}
         with self.lock:
+            for key, value in remotes.items():
+                self.faults[key] = {**self.faults[key], **value}
             if changes.pop("expire_tokens_now", False):
                 self.tokens = dict.fromkeys(self.tokens, 0.0)
                 self.save()
@@ -146,7 +154,8 @@ class SandboxState:
                 "max_concurrent_uploads": self.max_in_flight["upload"],
                 "requests": dict(self.requests),
                 "tokens_issued": self.tokens_issued,
-                "faults": dict(self.faults),
+                "faults": json.loads(json.dumps(self.faults)),
+                **self.messaging.snapshot(),
             }
 
 
@@ -364,12 +373,21 @@ def control_routes(router: Router) -> None:
     router.add("GET", r"/__sandbox__/files/(?P<file_id>[^/]+)", file_view)
 
 
-def build_server(host: str, port: int, data_dir: Path, *, app_key: str, app_secret: str) -> SandboxServer:
+def build_server(
+    host: str, port: int, data_dir: Path, *, app_key: str, app_secret: str, messaging_credentials: dict | None = None
+) -> SandboxServer:
+    from yonyou.sandbox.sms import AliyunSms
+    from yonyou.sandbox.wecom import WeCom
     from yonyou.sandbox.yonyou_api import YonyouApi
 
     router = Router()
     control_routes(router)
     YonyouApi(app_key=app_key, app_secret=app_secret).register(router)
+    credentials = messaging_credentials or {}
+    WeCom(corp_id=credentials.get("corp_id", ""), corp_secret=credentials.get("corp_secret", "")).register(router)
+    AliyunSms(
+        access_key_id=credentials.get("access_key_id", ""), access_key_secret=credentials.get("access_key_secret", "")
+    ).register(router)
     from yonyou.sandbox.projects_api import ProjectsApi
 
     ProjectsApi.from_settings().register(router)

@@ -72,6 +72,8 @@ class Command(BaseCommand):
                 "127.0.0.1",
                 "--port",
                 str(settings.SANDBOX_PORT),
+                "--smtp-port",
+                str(settings.SANDBOX_SMTP_PORT),
             ]
         return commands
 
