@@ -3,7 +3,8 @@
 `store_documents` is the one writer, used by the sync job and by on-demand reads alike: a document
 whose content hash equals the cached one only moves `fetched_at`; a changed one replaces the
 project's row and its parts in one transaction and leaves a `ProjectChange` with the field-level
-diff. No network I/O happens here.
+diff (and, for a status change, the subscribers' outbox rows in the same transaction). No network
+I/O happens here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
+from projects import notifications
 from projects.models import (
     Milestone,
     PaymentPlan,
@@ -314,9 +316,12 @@ def _write_project(
     for part, (model, _compared) in PARTS.items():
         model.objects.bulk_create([model(project=project, **row) for row in parsed.parts[part]])
     Timesheet.objects.bulk_create([Timesheet(project=project, **row) for row in parsed.timesheets])
-    return ProjectChange.objects.create(
+    change = ProjectChange.objects.create(
         run=run, project=project, source=source, remote_id=remote_id, kind=kind, diff=diff, changed_at=now
     )
+    if kind == ProjectChange.Kind.UPDATED and "status" in diff:
+        notifications.announce_status_change(project=project, change=change)
+    return change
 
 
 def record_fetch_failure(*, source: str, remote_id: str, code: str, message: str) -> None:

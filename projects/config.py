@@ -13,7 +13,8 @@ from alerts.cron_words import describe_cron
 from projects.models import ProjectSyncConfig, ProjectType
 
 SYNC_JOB_ID = "sync_projects"
-CHANNELS = ("wecom", "sms", "email")
+# The outbox channels that reach a subscriber in person (see projects.notifications).
+CHANNELS = ("wecom_app", "sms", "email")
 # Django date formats offered for absolute times on the customer page.
 TIME_FORMATS = ("Y-m-d H:i", "Y/m/d H:i", "Y年n月j日 H:i", "n月j日 H:i")
 

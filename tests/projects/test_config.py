@@ -26,14 +26,14 @@ def test_the_sync_config_shows_the_default_cron_in_words(db, staff_api):
 
 def test_a_cron_change_reaches_the_schedule_without_a_restart(db, staff_api):
     response = staff_api.post(
-        "/api/config/project-sync", {"cron": "*/5 * * * *", "notify_channels": ["wecom", "email"]}, format="json"
+        "/api/config/project-sync", {"cron": "*/5 * * * *", "notify_channels": ["wecom_app", "email"]}, format="json"
     )
     assert response.status_code == 200
     data = response.json()["data"]
     assert (data["cron"], data["cron_description"], data["notify_channels"]) == (
         "*/5 * * * *",
         "每 5 分钟",
-        ["wecom", "email"],
+        ["wecom_app", "email"],
     )
     schedule = sync_schedule()
     assert schedule.cron == "*/5 * * * *" and schedule.next_run > timezone.now()
