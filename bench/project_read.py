@@ -81,12 +81,12 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="yunqiao-bench-"))
     os.environ.setdefault("DATA_DIR", str(data_dir))
     os.environ.update(LOG_LEVEL="WARNING", DJANGO_DEBUG="0", DJANGO_HTTPS="0")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.read_floor"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.read_floor_settings"
     sandbox_port, web_port = free_port(), free_port()
     os.environ["PROJECTS_REMOTE_URL"] = f"http://127.0.0.1:{sandbox_port}/pm-api/v1"
     children = [
         subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "manage.py"), "sandbox", "--port", str(sandbox_port)],
+            [sys.executable, str(REPO_ROOT / "manage.py"), "sandbox", "--port", str(sandbox_port), "--smtp-port", "0"],
             cwd=REPO_ROOT,
             env={**os.environ, "DATA_DIR": str(data_dir / "sandbox-home")},
             stdout=subprocess.DEVNULL,

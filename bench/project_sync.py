@@ -7,7 +7,8 @@ Starts its own sandbox process on a free port and, unless DATABASE_URL is set, a
 database in a temporary DATA_DIR; migrates it and empties the project cache; then runs
 `projects.sync.sync_projects(mode="full")` three times: into the empty cache (every project
 inserted), after changing the status of `--changed` of the projects at the remote (those are
-rewritten, the rest only compared by hash), and with nothing changed.
+rewritten and their status changes notified, the rest only compared by hash), and with nothing
+changed.
 """
 
 import argparse
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=5_000)
     parser.add_argument("--changed", type=float, default=0.05, help="share of projects changed before pass 2")
     parser.add_argument("--concurrency", type=int, default=None, help="PROJECTS_FETCH_CONCURRENCY")
+    parser.add_argument("--channels", default="email,sms", help="notification channels of status changes ('' for none)")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="yunqiao-bench-"))
@@ -45,7 +47,7 @@ def main() -> None:
 
     port = free_port()
     sandbox = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "manage.py"), "sandbox", "--port", str(port)],
+        [sys.executable, str(REPO_ROOT / "manage.py"), "sandbox", "--port", str(port), "--smtp-port", "0"],
         cwd=REPO_ROOT,
         env={**os.environ, "DATA_DIR": str(data_dir / "sandbox-home")},
         stdout=subprocess.DEVNULL,
@@ -80,13 +82,14 @@ def main() -> None:
         ProjectSyncRun.objects.all().delete()
         SyncCursor.objects.all().delete()
         config = ProjectSyncConfig.load()
-        config.notify_channels = ["email", "sms"]  # status changes write outbox rows, as in production
+        # Status changes write outbox rows (owner + customer contact per channel), as in production.
+        config.notify_channels = [channel for channel in args.channels.split(",") if channel]
         config.save()
 
         engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         print(
             f"database={engine} projects={args.projects} changed={args.changed:.0%} "
-            f"concurrency={settings.PROJECTS_FETCH_CONCURRENCY}"
+            f"concurrency={settings.PROJECTS_FETCH_CONCURRENCY} channels={config.notify_channels}"
         )
         step = max(1, round(1 / args.changed)) if args.changed else 0
         for label in ("empty cache", f"{args.changed:.0%} changed", "nothing changed"):

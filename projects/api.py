@@ -74,10 +74,11 @@ class ProjectDetailView(APIView):
     def get(self, request, project_id: str):
         source = request.query_params.get("source") or "main"
         token = request.query_params.get("token")
+        loaded = None
         if token:
             link = _customer_link(token, source=source, remote_id=project_id)
             links.note_use(link)
-            for_customer = True
+            for_customer, loaded = True, link.project
         elif is_staff_member(request.user):
             for_customer = False
         elif not request.user.is_authenticated:
@@ -88,7 +89,13 @@ class ProjectDetailView(APIView):
             request.query_params.get("use_cache", "true").strip().lower() in {"0", "false", "no", "off"}
         )
         try:
-            read = reads.read_project(source=source, remote_id=project_id, force_sync=force)
+            read = reads.read_project(
+                source=source,
+                remote_id=project_id,
+                force_sync=force,
+                parts=selectors.CUSTOMER_PARTS if for_customer else selectors.STAFF_PARTS,
+                loaded=loaded,
+            )
         except reads.ProjectMissing:
             raise exceptions.NotFound(_("没有这个项目：%(id)s") % {"id": project_id}) from None
         except reads.ProjectUnavailable as exc:

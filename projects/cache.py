@@ -1,8 +1,8 @@
 """Writing remote project documents into the cache: parse, hash, compare, write only what changed.
 
 `store_documents` is the one writer, used by the sync job and by on-demand reads alike: a document
-whose content hash equals the cached one only moves `fetched_at`; a changed one replaces the
-project's row and its parts in one transaction and leaves a `ProjectChange` with the field-level
+whose content hash equals the cached one only moves `fetched_at`; the changed ones of a call replace
+their rows and parts in one transaction (bulk statements), each leaving a `ProjectChange` with its field-level
 diff (and, for a status change, the subscribers' outbox rows in the same transaction). No network
 I/O happens here.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from projects import notifications
@@ -60,7 +60,12 @@ PARTS = {
     "payment_plans": (PaymentPlan, ("name", "amount", "due_date", "received_amount", "received_date")),
 }
 UNCHANGED_UPDATE_CHUNK = 500
-UNCHANGED = "unchanged"  # what _write_project answers when another writer stored the same content
+BULK_BATCH = 500
+
+
+UPDATED_FIELDS = [
+    field.name for field in Project._meta.concrete_fields if field.name not in ("id", "source", "remote_id")
+]
 
 
 class BadProjectDocument(ValueError):
@@ -222,11 +227,13 @@ def project_diff(old: Project | None, new: ParsedProject, old_parts: dict[str, l
     return diff
 
 
-def _current_parts(project: Project) -> dict[str, list[dict]]:
-    return {
-        part: list(model.objects.filter(project=project).values("remote_id", *compared))
-        for part, (model, compared) in PARTS.items()
-    }
+def _current_parts(project_ids: list[int]) -> dict[int, dict[str, list[dict]]]:
+    """The compared fields of every part of these projects: one query per part."""
+    parts: dict[int, dict[str, list[dict]]] = {pk: {part: [] for part in PARTS} for pk in project_ids}
+    for part, (model, compared) in PARTS.items():
+        for row in model.objects.filter(project_id__in=project_ids).values("project_id", "remote_id", *compared):
+            parts[row.pop("project_id")][part].append(row)
+    return parts
 
 
 @dataclass
@@ -243,85 +250,117 @@ class StoreOutcome:
 def store_documents(
     *, source: str, documents: Iterable[dict], run: ProjectSyncRun | None = None, now: datetime | None = None
 ) -> StoreOutcome:
-    """Write the changed documents (one transaction each) and touch the unchanged ones in bulk;
-    an unreadable document is reported in `unreadable` and changes nothing."""
+    """Touch the unchanged documents' projects in bulk and write the changed ones (with their parts,
+    diffs and notifications) in one transaction; an unreadable document changes nothing and is
+    reported in `unreadable`. Callers pass a few hundred documents at a time."""
     now = now or timezone.now()
     outcome = StoreOutcome()
     documents = list(documents)
     ids = [str(document.get("id")) for document in documents]
-    known = {
-        remote_id: (pk, digest, deleted_at)
-        for remote_id, pk, digest, deleted_at in Project.objects.filter(source=source, remote_id__in=ids).values_list(
-            "remote_id", "pk", "content_hash", "deleted_at"
+    known = dict(
+        Project.objects.filter(source=source, remote_id__in=ids, deleted_at__isnull=True).values_list(
+            "remote_id", "content_hash"
         )
-    }
-    touched: list[int] = []
+    )
+    changed: dict[str, ParsedProject] = {}
     for document in documents:
         remote_id = str(document["id"])
-        digest = content_hash(document)
-        existing = known.get(remote_id)
-        if existing and existing[1] == digest and existing[2] is None:
-            touched.append(existing[0])
+        if known.get(remote_id) == content_hash(document):
             outcome.unchanged.append(remote_id)
             continue
         try:
-            parsed = parse_document(document)
+            changed[remote_id] = parse_document(document)
         except BadProjectDocument as exc:
             outcome.unreadable[remote_id] = str(exc)
-            continue
-        change = _write_project(source=source, remote_id=remote_id, parsed=parsed, run=run, now=now)
-        if change.kind == UNCHANGED:
-            outcome.unchanged.append(remote_id)
-            continue
-        (outcome.created if change.kind == ProjectChange.Kind.CREATED else outcome.updated).append(remote_id)
-        if "status" in change.diff and change.kind == ProjectChange.Kind.UPDATED:
-            outcome.status_changes[remote_id] = tuple(change.diff["status"])
-    for start in range(0, len(touched), UNCHANGED_UPDATE_CHUNK):
-        Project.objects.filter(pk__in=touched[start : start + UNCHANGED_UPDATE_CHUNK]).update(
-            fetched_at=now, sync_error_code="", sync_error=""
-        )
+    for start in range(0, len(outcome.unchanged), UNCHANGED_UPDATE_CHUNK):
+        Project.objects.filter(
+            source=source, remote_id__in=outcome.unchanged[start : start + UNCHANGED_UPDATE_CHUNK]
+        ).update(fetched_at=now, sync_error_code="", sync_error="")
+    if changed:
+        try:
+            changes = _write_projects(source=source, parsed=changed, run=run, now=now)
+        except IntegrityError:
+            # A read created one of these projects between our look and our insert: look again.
+            changes = _write_projects(source=source, parsed=changed, run=run, now=now)
+        for remote_id in changed:
+            change = changes.get(remote_id)
+            if change is None:
+                outcome.unchanged.append(remote_id)
+            elif change.kind == ProjectChange.Kind.CREATED:
+                outcome.created.append(remote_id)
+            else:
+                outcome.updated.append(remote_id)
+                if "status" in change.diff:
+                    outcome.status_changes[remote_id] = tuple(change.diff["status"])
     return outcome
 
 
 @transaction.atomic
-def _write_project(
-    *, source: str, remote_id: str, parsed: ParsedProject, run: ProjectSyncRun | None, now: datetime
-) -> ProjectChange:
-    project = Project.objects.select_for_update().filter(source=source, remote_id=remote_id).first()
-    if project is not None and project.content_hash == parsed.content_hash and project.deleted_at is None:
-        # Another writer stored this very content meanwhile (a read beside the sync).
-        Project.objects.filter(pk=project.pk).update(fetched_at=now, sync_error_code="", sync_error="")
-        return ProjectChange(kind=UNCHANGED, diff={})
-    old_parts = _current_parts(project) if project else None
-    diff = project_diff(project, parsed, old_parts)
-    kind = ProjectChange.Kind.CREATED if project is None else ProjectChange.Kind.UPDATED
-    values = {
-        **parsed.fields,
-        "content_hash": parsed.content_hash,
-        "fetched_at": now,
-        "changed_at": now,
-        "deleted_at": None,
-        "sync_error_code": "",
-        "sync_error": "",
+def _write_projects(
+    *, source: str, parsed: dict[str, ParsedProject], run: ProjectSyncRun | None, now: datetime
+) -> dict[str, ProjectChange]:
+    """Write changed projects: rows updated or created, parts replaced, one change each with its
+    diff, status changes announced. Answers the changes by remote id (none for a project another
+    writer already stored with this content)."""
+    existing = {
+        project.remote_id: project
+        for project in Project.objects.select_for_update().filter(source=source, remote_id__in=list(parsed))
     }
-    if project is None:
-        project = Project.objects.create(source=source, remote_id=remote_id, **values)
-    else:
-        for name, value in values.items():
-            setattr(project, name, value)
-        project.save()
+    old_parts = _current_parts([project.pk for project in existing.values()])
+    to_update, to_create, changes = [], [], {}
+    for remote_id, new in parsed.items():
+        project = existing.get(remote_id)
+        if project is not None and project.content_hash == new.content_hash and project.deleted_at is None:
+            Project.objects.filter(pk=project.pk).update(fetched_at=now, sync_error_code="", sync_error="")
+            continue
+        diff = project_diff(project, new, old_parts.get(project.pk) if project else None)
+        values = {
+            **new.fields,
+            "content_hash": new.content_hash,
+            "fetched_at": now,
+            "changed_at": now,
+            "deleted_at": None,
+            "sync_error_code": "",
+            "sync_error": "",
+        }
+        if project is None:
+            project = Project(source=source, remote_id=remote_id, **values)
+            to_create.append(project)
+            kind = ProjectChange.Kind.CREATED
+        else:
+            for name, value in values.items():
+                setattr(project, name, value)
+            to_update.append(project)
+            kind = ProjectChange.Kind.UPDATED
+        changes[remote_id] = ProjectChange(
+            run=run, project=project, source=source, remote_id=remote_id, kind=kind, diff=diff, changed_at=now
+        )
+    if not changes:
+        return {}
+    Project.objects.bulk_create(to_create, batch_size=BULK_BATCH)
+    if to_update:
+        Project.objects.bulk_update(to_update, fields=UPDATED_FIELDS, batch_size=BULK_BATCH)
+        updated_ids = [project.pk for project in to_update]
         for model, _compared in PARTS.values():
-            model.objects.filter(project=project).delete()
-        Timesheet.objects.filter(project=project).delete()
+            model.objects.filter(project_id__in=updated_ids).delete()
+        Timesheet.objects.filter(project_id__in=updated_ids).delete()
+    written = {change.remote_id: change.project for change in changes.values()}
     for part, (model, _compared) in PARTS.items():
-        model.objects.bulk_create([model(project=project, **row) for row in parsed.parts[part]])
-    Timesheet.objects.bulk_create([Timesheet(project=project, **row) for row in parsed.timesheets])
-    change = ProjectChange.objects.create(
-        run=run, project=project, source=source, remote_id=remote_id, kind=kind, diff=diff, changed_at=now
+        model.objects.bulk_create(
+            [model(project=written[rid], **row) for rid in written for row in parsed[rid].parts[part]],
+            batch_size=BULK_BATCH,
+        )
+    Timesheet.objects.bulk_create(
+        [Timesheet(project=written[rid], **row) for rid in written for row in parsed[rid].timesheets],
+        batch_size=BULK_BATCH,
     )
-    if kind == ProjectChange.Kind.UPDATED and "status" in diff:
-        notifications.announce_status_change(project=project, change=change)
-    return change
+    for change in changes.values():
+        change.project_id = change.project.pk  # set after the bulk insert gave the new rows their ids
+    ProjectChange.objects.bulk_create(list(changes.values()), batch_size=BULK_BATCH)
+    for change in changes.values():
+        if change.kind == ProjectChange.Kind.UPDATED and "status" in change.diff:
+            notifications.announce_status_change(project=change.project, change=change)
+    return changes
 
 
 def record_fetch_failure(*, source: str, remote_id: str, code: str, message: str) -> None:

@@ -50,9 +50,20 @@ class ProjectMissing(Exception):
     """The remote has no such project and nothing is cached: the caller answers 404."""
 
 
-def read_project(*, source: str, remote_id: str, force_sync: bool = False) -> ProjectRead:
-    """The project for a page or an API answer; never raises while a cached copy exists."""
-    cached = selectors.cached_project(source=source, remote_id=remote_id)
+def read_project(
+    *,
+    source: str,
+    remote_id: str,
+    force_sync: bool = False,
+    parts=selectors.STAFF_PARTS,
+    loaded: Project | None = None,
+) -> ProjectRead:
+    """The project for a page or an API answer, with `parts`; never raises while a cached copy
+    exists. `loaded` is the row when the caller already has it (a customer link's project)."""
+    if loaded is not None:
+        cached = selectors.with_parts(loaded, parts)
+    else:
+        cached = selectors.cached_project(source=source, remote_id=remote_id, parts=parts)
     if cached is not None and not force_sync:
         return ProjectRead(cached)
     try:
@@ -60,13 +71,13 @@ def read_project(*, source: str, remote_id: str, force_sync: bool = False) -> Pr
     except ProjectNotFound:
         if cached is None:
             raise ProjectMissing(remote_id) from None
-        return ProjectRead(selectors.cached_project(source=source, remote_id=remote_id), True, "deleted")
+        return ProjectRead(selectors.cached_project(source=source, remote_id=remote_id, parts=parts), True, "deleted")
     except RemoteError as exc:
         if cached is None:
             raise ProjectUnavailable(exc) from None
         logger.warning("project served stale", extra={"remote_id": remote_id, "code": exc.code})
         return ProjectRead(cached, stale=True, stale_reason=exc.code)
-    return ProjectRead(selectors.cached_project(source=source, remote_id=remote_id))
+    return ProjectRead(selectors.cached_project(source=source, remote_id=remote_id, parts=parts))
 
 
 def refresh_project(*, source: str, remote_id: str) -> None:

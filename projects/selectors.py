@@ -1,6 +1,6 @@
 """Read-side queries of the projects app, shared by the API, the pages and the admin."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from alerts.models import JobRun
 from projects.models import Milestone, PaymentPlan, Project, ProjectChange, ProjectSyncRun
@@ -17,17 +17,23 @@ def active_sync_run() -> JobRun | None:
     )
 
 
-def cached_project(*, source: str, remote_id: str, with_parts: bool = True) -> Project | None:
-    """The cached copy (even one the remote deleted: callers decide what to show of it)."""
-    projects = Project.objects.filter(source=source, remote_id=remote_id)
-    if with_parts:
-        projects = projects.prefetch_related(
-            Prefetch("milestones", queryset=Milestone.objects.order_by("position")),
-            "tasks",
-            "issues",
-            Prefetch("payment_plans", queryset=PaymentPlan.objects.order_by("due_date", "id")),
-        )
-    return projects.first()
+# The parts each view shows: a customer sees milestones and payments, staff everything.
+CUSTOMER_PARTS = (
+    Prefetch("milestones", queryset=Milestone.objects.order_by("position")),
+    Prefetch("payment_plans", queryset=PaymentPlan.objects.order_by("due_date", "id")),
+)
+STAFF_PARTS = (*CUSTOMER_PARTS, "tasks", "issues")
+
+
+def cached_project(*, source: str, remote_id: str, parts=STAFF_PARTS) -> Project | None:
+    """The cached copy with `parts` (even one the remote deleted: callers decide what to show)."""
+    return Project.objects.filter(source=source, remote_id=remote_id).prefetch_related(*parts).first()
+
+
+def with_parts(project: Project, parts=STAFF_PARTS) -> Project:
+    """Attach `parts` to a project row already loaded (a customer link's), without loading it again."""
+    prefetch_related_objects([project], *parts)
+    return project
 
 
 def project_list(

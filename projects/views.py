@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from projects import links, reads
+from projects import links, reads, selectors
 from projects.models import ProjectSyncConfig
 
 REFUSED_STATUS = {links.EXPIRED: 410, links.REVOKED: 410, links.INVALID: 404}
@@ -40,7 +40,9 @@ def customer_page(request, token: str):
     project = check.link.project
     links.note_use(check.link)
     try:
-        read = reads.read_project(source=project.source, remote_id=project.remote_id)
+        read = reads.read_project(
+            source=project.source, remote_id=project.remote_id, parts=selectors.CUSTOMER_PARTS, loaded=project
+        )
     except (reads.ProjectMissing, reads.ProjectUnavailable):
         return render(request, "projects/link_refused.html", {"state": "unavailable"}, status=503)
     if read.project.deleted_at is not None:

@@ -119,3 +119,14 @@ def test_only_staff_create_or_revoke_links(link, client, request):
     assert api.post("/api/projects/P00003/links", {}, format="json").status_code in (401, 403)
     assert api.delete(f"/api/projects/links/{link['id']}").status_code in (401, 403)
     assert CustomerLink.objects.get(pk=link["id"]).revoked_at is None
+
+
+def test_a_link_has_one_token_so_a_printed_qr_code_stays_the_link_shown_later(link, monkeypatch):
+    import time
+
+    from projects import links
+
+    later = time.time() + 3600  # the admin shows the link an hour after it was printed
+    monkeypatch.setattr("django.core.signing.time.time", lambda: later)
+    stored = CustomerLink.objects.get(pk=link["id"])
+    assert links.token_for(stored) == link["token"]
