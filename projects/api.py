@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
@@ -41,9 +42,9 @@ class LinkRefusedError(exceptions.PermissionDenied):
 
 
 LINK_MESSAGES = {
-    links.EXPIRED: ("link_expired", "链接已过期，请联系项目负责人获取新链接"),
-    links.REVOKED: ("link_revoked", "链接已被撤销，请联系项目负责人"),
-    links.INVALID: ("link_invalid", "链接无效"),
+    links.EXPIRED: ("link_expired", gettext_lazy("链接已过期，请联系项目负责人获取新链接")),
+    links.REVOKED: ("link_revoked", gettext_lazy("链接已被撤销，请联系项目负责人")),
+    links.INVALID: ("link_invalid", gettext_lazy("链接无效")),
 }
 
 
@@ -51,7 +52,7 @@ def _customer_link(token: str, *, source: str, remote_id: str) -> CustomerLink:
     check = links.check_token(token)
     if not check.valid:
         code, message = LINK_MESSAGES[check.state]
-        raise LinkRefusedError(_(message), code=code)
+        raise LinkRefusedError(str(message), code=code)
     if (check.link.project.source, check.link.project.remote_id) != (source, remote_id):
         raise LinkRefusedError(_("该链接不属于这个项目"), code="link_other_project")
     return check.link

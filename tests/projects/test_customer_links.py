@@ -130,3 +130,9 @@ def test_a_link_has_one_token_so_a_printed_qr_code_stays_the_link_shown_later(li
     monkeypatch.setattr("django.core.signing.time.time", lambda: later)
     stored = CustomerLink.objects.get(pk=link["id"])
     assert links.token_for(stored) == link["token"]
+
+
+def test_refusals_are_in_english_when_asked(link, anon_api):
+    CustomerLink.objects.filter(pk=link["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = anon_api.get(f"/api/projects/P00003?token={link['token']}", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.json()["message"] == "The link has expired; ask the project owner for a new one"
