@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
@@ -71,6 +72,7 @@ class ProjectDetailView(APIView):
             OpenApiParameter("force_sync", bool),
             OpenApiParameter("source", str, description="remote source (default main)"),
         ],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request, project_id: str):
         source = request.query_params.get("source") or "main"
@@ -120,7 +122,10 @@ class VerifyAccessView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(summary="Whether a customer link is valid, expired or revoked, and for which project")
+    @extend_schema(
+        summary="Whether a customer link is valid, expired or revoked, and for which project",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request, project_id: str):
         token = request.query_params.get("token")
         if not token:
@@ -146,6 +151,7 @@ class ProjectListView(APIView):
 
     @extend_schema(
         summary="Cached projects (staff), paged; filters type, status, customer, owner, changed_since",
+        operation_id="projects_list",
         parameters=[
             OpenApiParameter("type", str),
             OpenApiParameter("status", str),
@@ -153,6 +159,7 @@ class ProjectListView(APIView):
             OpenApiParameter("owner", str),
             OpenApiParameter("changed_since", str, description="ISO 8601 time"),
         ],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request):
         params = request.query_params
@@ -184,7 +191,11 @@ class ProjectListView(APIView):
 class SyncStartView(APIView):
     permission_classes = [IsStaffMember]
 
-    @extend_schema(summary="Start a project sync now (202 with its run id; 200 with the run already under way)")
+    @extend_schema(
+        summary="Start a project sync now (202 with its run id; 200 with the run already under way)",
+        responses=OpenApiTypes.OBJECT,
+        request=OpenApiTypes.OBJECT,
+    )
     def post(self, request):
         from alerts import services as scheduler
 
@@ -200,7 +211,10 @@ class SyncStartView(APIView):
 class SyncHistoryView(APIView):
     permission_classes = [IsStaffMember]
 
-    @extend_schema(summary="Project sync runs, newest first, with the projects each changed (field-level diff)")
+    @extend_schema(
+        summary="Project sync runs, newest first, with the projects each changed (field-level diff)",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request):
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.sync_history(), request, view=self)
@@ -220,7 +234,11 @@ class SyncHistoryView(APIView):
 class LinkCreateView(APIView):
     permission_classes = [IsStaffMember]
 
-    @extend_schema(summary="Create a customer link to one project (201 with id, token, url, expiry, QR code url)")
+    @extend_schema(
+        summary="Create a customer link to one project (201 with id, token, url, expiry, QR code url)",
+        responses=OpenApiTypes.OBJECT,
+        request=OpenApiTypes.OBJECT,
+    )
     def post(self, request, project_id: str):
         source = _source(request)
         days = request.data.get("days")
@@ -247,7 +265,10 @@ class LinkCreateView(APIView):
 class LinkDetailView(APIView):
     permission_classes = [IsStaffMember]
 
-    @extend_schema(summary="Revoke a customer link (its page then says so and shows nothing)")
+    @extend_schema(
+        summary="Revoke a customer link (its page then says so and shows nothing)",
+        responses=OpenApiTypes.OBJECT,
+    )
     def delete(self, request, link_id: int):
         link = get_object_or_404(CustomerLink.objects.select_related("project"), pk=link_id)
         try:
@@ -262,7 +283,10 @@ class LinkDetailView(APIView):
 class LinkQrView(APIView):
     permission_classes = [IsStaffMember]
 
-    @extend_schema(summary="The QR code (SVG) of a customer link, to print or send")
+    @extend_schema(
+        summary="The QR code (SVG) of a customer link, to print or send",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request, link_id: int):
         from django.http import HttpResponse
 
@@ -274,11 +298,18 @@ class LinkQrView(APIView):
 class ProjectSyncConfigView(APIView):
     permission_classes = [IsStaffMember]
 
-    @extend_schema(summary="The project sync's settings: cron (and in words), enabled, types, sources, notifications")
+    @extend_schema(
+        summary="The project sync's settings: cron (and in words), enabled, types, sources, notifications",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request):
         return envelope(config.sync_config())
 
-    @extend_schema(summary="Change the project sync's settings at runtime (validated; reaches the scheduler)")
+    @extend_schema(
+        summary="Change the project sync's settings at runtime (validated; reaches the scheduler)",
+        responses=OpenApiTypes.OBJECT,
+        request=OpenApiTypes.OBJECT,
+    )
     def post(self, request):
         data = request.data
         allowed = {"cron", "enabled", "project_types", "sources", "notify_status_change", "notify_channels"}
@@ -309,11 +340,18 @@ class ProjectSyncConfigView(APIView):
 class TimeDisplayConfigView(APIView):
     permission_classes = [IsStaffMember]
 
-    @extend_schema(summary="How times are shown on the customer page: relative or absolute, and the format")
+    @extend_schema(
+        summary="How times are shown on the customer page: relative or absolute, and the format",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request):
         return envelope(config.time_display())
 
-    @extend_schema(summary="Change how times are shown on the customer page")
+    @extend_schema(
+        summary="Change how times are shown on the customer page",
+        responses=OpenApiTypes.OBJECT,
+        request=OpenApiTypes.OBJECT,
+    )
     def post(self, request):
         data = request.data
         mode, time_format = data.get("mode"), data.get("format")

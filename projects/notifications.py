@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from alerts import outbox
@@ -55,10 +57,18 @@ def _customer_link_path(project: Project) -> str:
 
 
 def announce_status_change(*, project: Project, change: ProjectChange) -> int:
-    """Write the outbox rows for one status change (call inside the storing transaction)."""
+    """Write the outbox rows for one status change (call inside the storing transaction).
+
+    The messages are in the site's language, whoever's request found the change: a refresh by a
+    staff member reading in English must not send customers English."""
     config = ProjectSyncConfig.load()
     if not config.notify_status_change or "status" not in change.diff:
         return 0
+    with translation.override(settings.LANGUAGE_CODE):
+        return _write_messages(project=project, change=change, config=config)
+
+
+def _write_messages(*, project: Project, change: ProjectChange, config: ProjectSyncConfig) -> int:
     before, after = change.diff["status"]
     title = _("项目状态变更：%(name)s") % {"name": project.name}
     text = _("项目「%(name)s」（%(id)s）状态由 %(before)s 变为 %(after)s。") % {

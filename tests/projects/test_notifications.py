@@ -75,3 +75,11 @@ def test_no_notification_when_turned_off_or_when_only_other_fields_change(synced
     run = sync.sync_projects(mode="incremental")
     assert run.updated == 1 and "status" not in run.changes.get(remote_id="P00007").diff
     assert not Notification.objects.exists()
+
+
+def test_messages_are_in_the_site_language_whoever_found_the_change(synced, staff_api):
+    configure(notify_channels=["email"])
+    change_status(synced, "P00006")
+    staff_api.get("/api/projects/P00006?force_sync=true", HTTP_ACCEPT_LANGUAGE="en")
+    texts = {row.text for row in Notification.objects.all()}
+    assert len(texts) == 1 and "状态由" in texts.pop()
