@@ -565,3 +565,48 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 
 # --- Scheduler (alerts/) ----------------------------------------------------------------------
 JOB_RUN_RETENTION_DAYS = envint("JOB_RUN_RETENTION_DAYS", 90)
+
+# --- Projects (projects/): the remote project system and its cache ------------------------------
+# One source by default (the sandbox under `make run`); more as JSON {"name": {"url", "api_key"}}.
+PROJECTS_REMOTE_URL = env("PROJECTS_REMOTE_URL", f"{_SANDBOX_ORIGIN}/pm-api/v1")
+PROJECTS_REMOTE_API_KEY = env("PROJECTS_REMOTE_API_KEY", "yunqiao-sandbox-pm-key")
+
+
+def _project_sources() -> dict[str, dict[str, str]]:
+    import json
+
+    sources = {"main": {"url": PROJECTS_REMOTE_URL, "api_key": PROJECTS_REMOTE_API_KEY}}
+    raw = env("PROJECTS_EXTRA_SOURCES")
+    if raw:
+        try:
+            extra = json.loads(raw)
+            if not isinstance(extra, dict) or not all(
+                isinstance(value, dict) and value.get("url") for value in extra.values()
+            ):
+                raise ValueError
+        except ValueError:
+            raise ImproperlyConfigured(
+                'PROJECTS_EXTRA_SOURCES must be JSON like {"name": {"url": "...", "api_key": "..."}}'
+            ) from None
+        sources.update(
+            {name: {"url": value["url"], "api_key": value.get("api_key", "")} for name, value in extra.items()}
+        )
+    return sources
+
+
+PROJECTS_SOURCES = _project_sources()
+# The sync job reads the remote with these timeouts; a customer's or staff read waits less, then
+# answers from the cache (stale) instead.
+PROJECTS_REMOTE_TIMEOUT_S = envfloat("PROJECTS_REMOTE_TIMEOUT_S", 10.0)
+PROJECTS_READ_TIMEOUT_S = envfloat("PROJECTS_READ_TIMEOUT_S", 3.0)
+PROJECTS_LIST_PAGE_SIZE = envint("PROJECTS_LIST_PAGE_SIZE", 500)
+PROJECTS_FETCH_CONCURRENCY = envint("PROJECTS_FETCH_CONCURRENCY", 4)
+PROJECTS_SYNC_CRON = env("PROJECTS_SYNC_CRON", "*/15 * * * *")
+# The first run after this daily time (local) is a full pass that also finds deleted projects.
+PROJECTS_FULL_SYNC_HOUR = envint("PROJECTS_FULL_SYNC_HOUR", 1)
+# Incremental runs ask for changes since the last cursor minus this overlap (clock skew).
+PROJECTS_SYNC_OVERLAP_S = envint("PROJECTS_SYNC_OVERLAP_S", 120)
+# Cached projects deleted remotely, or not fetched for this long, are removed by the 02:00 job.
+PROJECTS_CACHE_RETENTION_DAYS = envint("PROJECTS_CACHE_RETENTION_DAYS", 30)
+PROJECTS_LINK_MAX_AGE_DAYS = envint("PROJECTS_LINK_MAX_AGE_DAYS", 90)
+PROJECTS_LINK_DEFAULT_AGE_DAYS = envint("PROJECTS_LINK_DEFAULT_AGE_DAYS", 30)

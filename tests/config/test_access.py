@@ -15,6 +15,11 @@ PUBLIC_URLS = {
     "admin/login/",
     "admin/logout/",
     "i18n/setlang/",
+    # Customer links: the signed token in the path or query is the authorisation; an invalid,
+    # expired or revoked one gets a page or answer saying so and no project data.
+    "api/projects/1/verify-access",
+    "p/x/",
+    "p/x/refresh",
 }
 
 _GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?:[^()]|\([^()]*\))*\)")

@@ -448,4 +448,7 @@ def build_server(
     AliyunSms(
         access_key_id=credentials.get("access_key_id", ""), access_key_secret=credentials.get("access_key_secret", "")
     ).register(router)
+    from yonyou.sandbox.projects_api import ProjectsApi
+
+    ProjectsApi.from_settings().register(router)
     return SandboxServer((host, port), SandboxState(data_dir), router)
