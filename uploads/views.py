@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -74,6 +75,9 @@ def _upload_page(request):
         "max_mb": round(settings.MAX_FILE_SIZE / 1024 / 1024, 1),
         "accept": ",".join([*settings.UPLOAD_ALLOWED_EXTENSIONS, "image/*"]),
         "is_staff_member": is_staff_member(request.user),
+        "photo_max_side": settings.UPLOAD_PHOTO_MAX_SIDE,
+        "photo_quality": settings.UPLOAD_PHOTO_QUALITY,
+        "upload_i18n": upload_page_texts(),
         "history_url": _history_url(document["business_id"], link),
         "result": None,
         "error": None,
@@ -87,6 +91,21 @@ def _upload_page(request):
         else:
             context["error"] = body
     return render(request, "uploads/upload.html", context, status=status)
+
+
+def upload_page_texts() -> dict:
+    """The upload queue's words, handed to its script as JSON (never parsed as HTML)."""
+    return {
+        "compressing": _("压缩中"),
+        "uploading": _("上传中 {n}%"),
+        "saved": _("已保存"),
+        "done": _("已上传到用友"),
+        "failed": _("失败"),
+        "retry": _("重试"),
+        "network": _("网络中断，未能送达服务器。"),
+        "busy": _("服务器繁忙。"),
+        "autoRetry": _("将自动重试。"),
+    }
 
 
 def _history_url(business_id: str, link) -> str:

@@ -1,13 +1,17 @@
 """End to end in a real browser: Debian's chromium driven by Playwright, on a phone-sized screen,
-opens a signed QR link, picks three photos, uploads, and watches the history turn to 成功; axe-core
-checks both pages. Skips (with the reason) where chromium or axe-core is not installed."""
+opens a signed QR link, picks photos, and watches them reach Yonyou; a 4 MB photo is shrunk in the
+browser, kept across reloads while the upload fails, and sent once the network is back; axe-core
+checks the pages. Skips (with the reason) where chromium or axe-core is not installed."""
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from tests.uploads.conftest import png_bytes
-from uploads import links
+from tests.uploads.photos import jpeg_size, phone_photo
+from uploads import files, links
+from uploads.models import UploadRecord
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -86,10 +90,10 @@ def test_phone_uploads_three_photos_from_a_qr_link_and_sees_them_succeed(
             for i in range(3)
         ],
     )
-    assert page.locator("#thumbs img").count() == 3
-    page.click("#submit")
-    page.wait_for_selector("#result-list li:nth-child(3)")
-    assert "已接收3个文件" in page.locator("#result-message").text_content()
+    page.wait_for_function(
+        "() => document.querySelectorAll('#queue li[data-status=done]').length === 3", timeout=60_000
+    )
+    assert page.locator("#queue li").first.locator(".badge").text_content() == "已上传到用友"
 
     page.click("#history-link")
     page.wait_for_function(
@@ -98,3 +102,60 @@ def test_phone_uploads_three_photos_from_a_qr_link_and_sees_them_succeed(
     assert page.locator("#history .badge.success").first.text_content().strip().endswith("成功")
     assert serious_violations(page, script) == []
     assert len(sandbox.state()["files"]) == 3
+
+
+def outside_playwright(query):
+    """Run a database query in a plain thread: Playwright's sync API keeps an event loop running in
+    this one, where Django refuses database calls."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(query).result()
+
+
+def stored_upload() -> tuple[UploadRecord, bytes]:
+    record = UploadRecord.objects.get()
+    return record, files.absolute_path(record.local_file_path).read_bytes()
+
+
+@pytest.mark.cluster
+@pytest.mark.django_db(transaction=True)
+def test_phone_photo_is_shrunk_kept_across_reloads_while_offline_and_reaches_yonyou(
+    qcluster, sandbox, live_server, browser_page, document
+):
+    script = axe_script()
+    if script is None:
+        pytest.skip("axe-core is not available (pip install axe-playwright-python, which bundles axe.min.js)")
+    page = browser_page
+    link = links.create_link(**document)
+    page.goto(live_server.url + link.path())
+    photo = phone_photo(page)
+    assert len(photo) > 4_000_000
+
+    # The signal is gone: every upload request fails, the photo waits in the browser.
+    page.route("**/api/upload*", lambda route: route.abort("internetdisconnected"))
+    page.set_input_files("#camera", {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo})
+    page.wait_for_selector("#queue li[data-status=failed] button.retry")
+    assert page.locator("#queue li").count() == 1
+    page.reload()
+    page.wait_for_selector("#queue li[data-status=failed]")
+    assert page.locator("#queue li .name").text_content() == "IMG_0001.jpg"
+    assert serious_violations(page, script) == []
+    assert not outside_playwright(UploadRecord.objects.exists)
+
+    # Signal back: the next visit sends what the queue kept, and it turns to 已上传到用友 live.
+    page.unroute("**/api/upload*")
+    sent = []
+    page.on("request", lambda r: sent.append(len(r.post_data_buffer or b"")) if "/api/upload" in r.url else None)
+    page.reload()
+    page.wait_for_selector("#queue li[data-status=done]", timeout=60_000)
+    assert page.locator("#queue li .badge").text_content() == "已上传到用友"
+
+    record, stored = outside_playwright(stored_upload)
+    assert record.original_name == "IMG_0001.jpg"
+    assert len(sent) == 1 and sent[0] < 500 * 1024
+    assert len(stored) < 500 * 1024
+    assert jpeg_size(stored) == (1200, 1600)  # upright: EXIF orientation applied, longest side 1600
+    assert len(sandbox.state()["files"]) == 1
+    # Delivered rows leave the browser's queue.
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#queue li").count() == 0
