@@ -68,6 +68,10 @@ def browser_page():
             browser.close()
 
 
+# A name as a phone app might write it, with no place to break a line.
+LONG_NAME = "微信图片_" + "20251021093015ABCDEFGHIJKLMNOPQRSTUVWXYZ" * 4 + ".png"
+
+
 @pytest.mark.cluster
 @pytest.mark.django_db(transaction=True)
 def test_phone_uploads_three_photos_from_a_qr_link_and_sees_them_succeed(
@@ -86,8 +90,8 @@ def test_phone_uploads_three_photos_from_a_qr_link_and_sees_them_succeed(
     page.set_input_files(
         "#files",
         [
-            {"name": f"photo{i}.png", "mimeType": "image/png", "buffer": png_bytes(colour=(40 * i, 120, 200))}
-            for i in range(3)
+            {"name": name, "mimeType": "image/png", "buffer": png_bytes(colour=(40 * i, 120, 200))}
+            for i, name in enumerate(["photo0.png", "photo1.png", LONG_NAME])
         ],
     )
     page.wait_for_function(
@@ -100,6 +104,12 @@ def test_phone_uploads_three_photos_from_a_qr_link_and_sees_them_succeed(
         "() => document.querySelectorAll('#history li[data-status=success]').length === 3", timeout=60_000
     )
     assert page.locator("#history .badge.success").first.text_content().strip().endswith("成功")
+    # Every photo is shown, from the authorised view, and a long name does not widen the page.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#history img')]"
+        ".filter(i => i.complete && i.naturalWidth > 0).length === 3"
+    )
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     assert serious_violations(page, script) == []
     assert len(sandbox.state()["files"]) == 3
 
