@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from django.test import Client
 
 from tests.uploads.conftest import png_bytes
 from tests.uploads.photos import jpeg_size, phone_photo
@@ -46,26 +47,46 @@ def serious_violations(page, script: Path) -> list[dict]:
 
 
 @pytest.fixture
-def browser_page():
+def chromium():
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844},
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            locale="zh-CN",
-        )
-        page = context.new_page()
-        page.set_default_timeout(30_000)
         try:
-            yield page
+            yield browser
         finally:
-            context.close()
             browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    """A phone: 390 px wide, touch."""
+    context = chromium.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+    )
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def clerk_page(chromium):
+    """A clerk's laptop: 1366 × 768."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 # A name as a phone app might write it, with no place to break a line.
@@ -169,3 +190,46 @@ def test_phone_photo_is_shrunk_kept_across_reloads_while_offline_and_reaches_yon
     page.reload()
     page.wait_for_load_state("networkidle")
     assert page.locator("#queue li").count() == 0
+
+
+def signed_in_cookie(user, live_server_url: str) -> dict:
+    client = Client()
+    client.force_login(user)
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server_url}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_clerk_sees_status_retries_and_errors_at_1366_px_and_prints_codes(
+    live_server, make_records, staff_user, clerk_page
+):
+    script = axe_script()
+    if script is None:
+        pytest.skip("axe-core is not available (pip install axe-playwright-python, which bundles axe.min.js)")
+    page = clerk_page
+
+    def records():
+        made = make_records(3, product_type="快消")
+        UploadRecord.objects.update(original_name=LONG_NAME)
+        UploadRecord.objects.filter(pk=made[0].pk).update(
+            status="failed", retry_count=3, error_message="用友返回 500：服务器内部错误，请稍后重试" * 3
+        )
+        return signed_in_cookie(staff_user, live_server.url)
+
+    page.context.add_cookies([outside_playwright(records)])
+    page.goto(live_server.url + "/admin/uploads/uploadrecord/")
+    for column in ("status_badge", "retry_count", "error_message_short"):
+        box = page.locator(f"#result_list th.column-{column}").bounding_box()
+        assert box and box["x"] + box["width"] <= 1366, column
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.locator("#result_list img.yq-thumb").count() == 3
+    assert serious_violations(page, script) == []
+
+    page.click("text=生成上传二维码")
+    page.fill("#id_business_id", "2000000000000000001")
+    page.fill("#id_doc_number", "SO-NEW-1")
+    page.select_option("#id_doc_type", "转库")
+    page.click("input[type=submit]")
+    page.wait_for_selector(".yq-code svg")
+    assert serious_violations(page, script) == []
+    page.emulate_media(media="print")
+    assert page.locator("#header").is_hidden() and page.locator(".yq-form").is_hidden()
