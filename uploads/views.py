@@ -171,6 +171,9 @@ def has_photo(record: UploadRecord) -> bool:
 def record_photo(request, record_id: int):
     """The stored photo of one record, for whoever may read its document's history (member, staff
     or that document's signed link): stored files are never under a public URL."""
+    if not is_field_member(request.user) and not access.signature_from(request):
+        # Without a link or membership nothing is answered, not even whether the record exists.
+        return _refused(request, _("需要登录，或使用单据上的二维码链接访问"))
     record = get_object_or_404(UploadRecord.objects.alive(), pk=record_id)
     try:
         access.authorise(request, business_id=record.business_id)

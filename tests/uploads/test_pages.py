@@ -223,9 +223,10 @@ def test_photo_is_refused_to_outsiders_other_links_and_the_signed_out(
     assert client.get(url, {"sig": other_document.signature}).status_code == 403
     client.force_login(outsider)
     assert client.get(url).status_code == 403
-    assert client.get("/uploads/photos/999999/").status_code == 404
+    assert client.get("/uploads/photos/999999/").status_code == 403  # not even whether it exists
     client.force_login(staff_user)
     assert client.get(url).status_code == 200
+    assert client.get("/uploads/photos/999999/").status_code == 404
 
 
 @pytest.mark.django_db
