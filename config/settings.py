@@ -404,7 +404,6 @@ YONYOU_BUSINESS_TYPES = {
 # --- Uploads -----------------------------------------------------------------------------------
 MAX_FILE_SIZE = envint("MAX_FILE_SIZE", 10 * 1024 * 1024)
 MAX_FILES_PER_UPLOAD = envint("MAX_FILES_PER_UPLOAD", 10)
-MAX_RETRY_COUNT = envint("MAX_RETRY_COUNT", 3)
 UPLOAD_LINK_MAX_AGE_S = envint("UPLOAD_LINK_MAX_AGE_S", 7 * 24 * 3600)
 # Files are streamed to temporary files above this size, so memory does not grow with uploads.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
@@ -423,11 +422,29 @@ if not 1 <= UPLOAD_PHOTO_QUALITY <= 100:
 # Backoff between attempts: base * 2^(retry-1), with jitter, capped; Retry-After wins when longer.
 UPLOAD_RETRY_BASE_S = envfloat("UPLOAD_RETRY_BASE_S", 30.0)
 UPLOAD_RETRY_MAX_S = envfloat("UPLOAD_RETRY_MAX_S", 900.0)
-# An `uploading` row (and its concurrency slot) whose worker says nothing for this long is
-# presumed dead and recovered. Longer than any single upload can take.
+# Transient failures (5xx, timeouts, resets, rate limits) are retried for this long after the
+# first one; only then, or on a permanent error, does an upload end `failed`.
+UPLOAD_RETRY_HORIZON_S = envint("UPLOAD_RETRY_HORIZON_S", 24 * 3600)
+# An `uploading` row and its concurrency slot are leased for this long, and the lease is renewed
+# every third of it while the upload is sent; a worker that stops renewing is presumed dead.
 UPLOAD_LEASE_S = envint("UPLOAD_LEASE_S", 300)
+# One upload request is over after this long whatever the remote does (httpx timeouts only bound
+# inactivity): a retryable timeout, ended before the lease could lapse.
+UPLOAD_ATTEMPT_DEADLINE_S = envfloat("UPLOAD_ATTEMPT_DEADLINE_S", 240.0)
+# The deadline is checked between network operations, each bounded by YONYOU_TIMEOUT_S.
+if not 0 < UPLOAD_ATTEMPT_DEADLINE_S < UPLOAD_LEASE_S - YONYOU_TIMEOUT_S:
+    raise ImproperlyConfigured(
+        f"UPLOAD_ATTEMPT_DEADLINE_S ({UPLOAD_ATTEMPT_DEADLINE_S}) must be above 0 and below UPLOAD_LEASE_S "
+        f"({UPLOAD_LEASE_S}) minus YONYOU_TIMEOUT_S ({YONYOU_TIMEOUT_S})"
+    )
+# After an upload call timed out, its concurrency slot stays taken this long: Yonyou may still be
+# working on the abandoned call, and the cap must hold as Yonyou sees it.
+UPLOAD_ABANDONED_CALL_S = envfloat("UPLOAD_ABANDONED_CALL_S", 60.0)
 # A `pending` row whose task was enqueued this long ago without running is enqueued again.
 UPLOAD_PENDING_STALE_S = envint("UPLOAD_PENDING_STALE_S", 300)
+# A staging file of a request body nobody has written to for this long is swept (every minute):
+# its request died with its process. Live requests remove their own when they end.
+UPLOAD_STAGING_MAX_AGE_S = envint("UPLOAD_STAGING_MAX_AGE_S", 600)
 # Local copies of successful uploads older than this are deleted; 0 keeps them forever.
 UPLOAD_LOCAL_RETENTION_DAYS = envint("UPLOAD_LOCAL_RETENTION_DAYS", 0)
 
@@ -449,6 +466,12 @@ SYNC_PAGE_RETRY_BASE_S = envfloat("SYNC_PAGE_RETRY_BASE_S", 1.0)
 # A batch day task extends its lease while it works; a batch whose lease expired (its worker
 # died) is resumed by the recovery job, and a day left `syncing` that long may be taken over.
 SYNC_LEASE_S = envint("SYNC_LEASE_S", 300)
+# A batch day that fails with a transient error (5xx, timeout, connection, rate limit) is tried
+# again with exponential backoff (base * 2^(n-1), at most max, half of it random jitter, never
+# shorter than Retry-After) until this long after its first transient failure; then it fails.
+SYNC_DAY_RETRY_HORIZON_S = envint("SYNC_DAY_RETRY_HORIZON_S", 1800)
+SYNC_DAY_RETRY_BASE_S = envfloat("SYNC_DAY_RETRY_BASE_S", 5.0)
+SYNC_DAY_RETRY_MAX_S = envfloat("SYNC_DAY_RETRY_MAX_S", 300.0)
 # Batch, batch-day and day statuses are all called "status" in the API schema; name them.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {

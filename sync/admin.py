@@ -34,15 +34,14 @@ class SyncDayAdmin(admin.ModelAdmin):
     def resync_days(self, request, queryset):
         dates = sorted(queryset.values_list("sync_date", flat=True))
         try:
-            batch = services.start_batch(
-                start_date=dates[0], end_date=dates[-1], force=True, trigger="admin", created_by=request.user
-            )
+            batch = services.resync_days(dates=dates, created_by=request.user)
         except services.SyncError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return
         self.message_user(
             request,
-            _("已启动批次 #%(id)s（%(start)s 至 %(end)s）") % {"id": batch.pk, "start": dates[0], "end": dates[-1]},
+            _("已启动批次 #%(id)s，重新同步 %(days)s 天：%(dates)s")
+            % {"id": batch.pk, "days": len(dates), "dates": "、".join(str(day) for day in dates)},
         )
 
 
@@ -56,6 +55,8 @@ class SyncBatchDayInline(admin.TabularInline):
         "records",
         "failed_records",
         "attempts",
+        "next_attempt_at",
+        "retry_until",
         "started_at",
         "finished_at",
         "duration_seconds",

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from config.api import StandardPagination
 from config.permissions import IsStaffMember, is_staff_member
-from sync import documents, selectors, services
+from sync import documents, services
 from sync.models import BatchStatus, BatchTrigger, DayStatus, SyncBatch, SyncBatchDay, SyncDay
 
 DATE_ERRORS = {"invalid": gettext_lazy("日期格式无效，应为 YYYY-MM-DD"), "required": gettext_lazy("请填写日期")}
@@ -275,8 +275,14 @@ class SyncDateView(APIView):
     def post(self, request):
         params = SyncDateRequest(data=request.data)
         params.is_valid(raise_exception=True)
-        day, force = params.validated_data["date"], params.validated_data["force"]
-        if not force and selectors.day_is_synced(day):
+        day = params.validated_data["date"]
+        batch = _call(
+            services.start_date_sync,
+            business_date=day,
+            force=params.validated_data["force"],
+            created_by=request.user,
+        )
+        if batch is None:
             return envelope(
                 {
                     "batch_id": None,
@@ -285,14 +291,6 @@ class SyncDateView(APIView):
                     "message": _("%(date)s 已同步成功，已跳过；如需重新同步请选择强制同步") % {"date": day},
                 }
             )
-        batch = _call(
-            services.start_batch,
-            start_date=day,
-            end_date=day,
-            force=force,
-            trigger=BatchTrigger.DATE,
-            created_by=request.user,
-        )
         return envelope(
             {
                 "batch_id": batch.pk,
@@ -308,6 +306,7 @@ class SyncDateView(APIView):
 
 class SyncBatchDaySerializer(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    retry_note = serializers.CharField(read_only=True)
 
     class Meta:
         model = SyncBatchDay
@@ -318,6 +317,9 @@ class SyncBatchDaySerializer(serializers.ModelSerializer):
             "records",
             "failed_records",
             "attempts",
+            "next_attempt_at",
+            "retry_until",
+            "retry_note",
             "started_at",
             "finished_at",
             "duration_seconds",

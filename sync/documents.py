@@ -15,13 +15,19 @@ from functools import cached_property, partial
 from typing import Any
 
 from django.db import connections, router
+from django.db.models import CharField, DecimalField, IntegerField
 from django.utils import timezone
 
 from sync import models
 
 
 class InvalidRecord(ValueError):
-    """A remote record that cannot be mapped (a required key missing or malformed)."""
+    """A remote record that cannot be mapped (a required key missing or malformed, or a value
+    that does not fit its column)."""
+
+
+# PostgreSQL's `integer`; SQLite would store more, so both are held to the smaller range.
+INTEGER_RANGE = (-(2**31), 2**31 - 1)
 
 
 # --- Converters: remote JSON value → Python value for the model field -------------------------
@@ -93,18 +99,36 @@ class DocumentSpec:
         """Model columns written by an upsert: the mapped fields, then `synced_at`."""
         return (*self.fields, "synced_at")
 
+    @cached_property
+    def _model_fields(self) -> list:
+        return [self.model._meta.get_field(name) for name in self.fields]
+
     def to_values(self, record: dict) -> list:
-        """The Python values of one remote record, in `fields` order."""
+        """The Python values of one remote record, in `fields` order.
+
+        Every value must fit its column as declared: PostgreSQL refuses (or, through a cast,
+        silently truncates) what SQLite would keep whole, so both databases get only values that
+        fit, and a record that does not is refused here, on its own, with the reason.
+        """
         values = []
-        for source in self.fields.values():
+        for source, model_field in zip(self.fields.values(), self._model_fields, strict=True):
             raw = record.get(source.key)
             if source.required and raw in (None, ""):
-                raise InvalidRecord(f"{self.doc_type}: missing {source.key!r}")
+                raise InvalidRecord(f"{self._name(record)}: missing {source.key!r}")
             try:
-                values.append(source.convert(raw))
+                value = source.convert(raw)
             except (TypeError, ValueError) as exc:
-                raise InvalidRecord(f"{self.doc_type}: bad {source.key!r}: {exc}") from None
+                raise InvalidRecord(f"{self._name(record)}: bad {source.key!r}: {exc}") from None
+            problem = _does_not_fit(model_field, value)
+            if problem:
+                raise InvalidRecord(f"{self._name(record)}: {source.key!r} {problem}")
+            values.append(value)
         return values
+
+    def _name(self, record: dict) -> str:
+        """The record as staff find it in the ERP: its type and code (or id), shortened."""
+        label = str(record.get("code") or record.get("id") or "?")
+        return f"{self.doc_type} {label[:80]}{'…' if len(label) > 80 else ''}"
 
     def rows(self, records: Iterable[dict]) -> tuple[list[tuple], list[str]]:
         """Map records to value tuples (`fields` order), one per natural key (the last wins),
@@ -155,6 +179,23 @@ class DocumentSpec:
         return cache[connection.alias]
 
 
+def _does_not_fit(model_field, value) -> str:
+    """Why `value` does not fit the column of `model_field`, or "" when it does."""
+    if value is None:
+        return ""
+    if isinstance(model_field, CharField) and model_field.max_length and len(value) > model_field.max_length:
+        return f"is {len(value)} characters long, the column holds {model_field.max_length}"
+    if isinstance(model_field, DecimalField):
+        whole_digits = model_field.max_digits - model_field.decimal_places
+        if value.is_finite() and value.adjusted() >= whole_digits:
+            return f"{value} has more than {whole_digits} digits before the point"
+        if not value.is_finite():
+            return f"{value} is not a finite number"
+    if isinstance(model_field, IntegerField) and not INTEGER_RANGE[0] <= value <= INTEGER_RANGE[1]:
+        return f"{value} is outside the integer column's range"
+    return ""
+
+
 class _UpsertStatement:
     """`INSERT … VALUES … ON CONFLICT (natural key) DO UPDATE` for one spec on one connection,
     and per column the field's value preparation (None where the driver takes the value as is)."""
@@ -174,8 +215,9 @@ class _UpsertStatement:
         tail = f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}"
         self.sql = f"{head} VALUES ({', '.join(['%s'] * len(columns))}){tail}"
         # PostgreSQL: one array parameter per column, so the statement text stays short however
-        # many rows it carries.
-        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        # many rows it carries. Text arrays are cast without a length: `varchar(64)[]` would
+        # truncate a longer value silently, where the column itself refuses it.
+        arrays = ", ".join(f"%s::{_array_type(field, connection)}[]" for field in fields)
         self.unnest_sql = f"{head} SELECT * FROM unnest({arrays}){tail}"  # noqa: S608
         self.adapters = [
             partial(field.get_db_prep_save, connection=connection)
@@ -183,6 +225,12 @@ class _UpsertStatement:
             else None
             for field in fields
         ]
+
+
+def _array_type(model_field, connection) -> str:
+    if isinstance(model_field, CharField):
+        return "varchar"
+    return model_field.db_type(connection)
 
 
 SALES_ORDERS = DocumentSpec(

@@ -17,6 +17,8 @@ from sync import services
     reads=["yonyou:documents"],
     writes=[
         "daily_sync_status",
+        "sync_syncbatch",
+        "sync_syncbatchday",
         "sync_salesorder",
         "sync_purchaseorder",
         "sync_purchasearrival",
@@ -24,20 +26,25 @@ from sync import services
         "sync_materialstock",
         "sync_productionorder",
     ],
-    description="同步昨天（业务日期）的全部 ERP 单据；即使该日期已同步过也重新同步，以收到当天的修改",
+    description="同步昨天（业务日期）的全部 ERP 单据；即使该日期已同步过也重新同步，以收到当天的修改；"
+    "遇到临时故障时按退避策略自动重试",
 )
 def sync_yesterday() -> dict:
-    result = services.sync_yesterday()
-    if result.status == "failed":
+    batch = services.sync_yesterday()
+    day = batch.days.get()
+    if batch.status == "failed":
         # The run is recorded as failed (and alerted on) by the scheduler; the day row keeps the
         # error for the sync page and a retry.
-        raise services.NightlySyncFailed(f"{result.sync_date}: [{result.error_code}] {result.error_message}")
+        raise services.NightlySyncFailed(f"{day.sync_date}: [{day.error_code}] {day.error_message}")
     return {
-        "date": result.sync_date.isoformat(),
-        "status": result.status,
-        "records": result.success_count,
-        "failed_records": result.failed_count,
-        "error": result.error_message,
+        "date": day.sync_date.isoformat(),
+        # "retrying": a transient failure; the batch tries the day again until its horizon ends.
+        "status": day.status,
+        "batch_id": batch.pk,
+        "records": day.records,
+        "failed_records": day.failed_records,
+        "next_attempt_at": day.next_attempt_at.isoformat() if day.next_attempt_at else None,
+        "error": day.error_message,
     }
 
 

@@ -215,6 +215,7 @@ class BatchTrigger(models.TextChoices):
     RANGE = "range", _("日期范围")
     DATE = "date", _("单日")
     ADMIN = "admin", _("管理后台")
+    NIGHTLY = "nightly", _("每日定时")
 
 
 class SyncBatch(models.Model):
@@ -248,8 +249,9 @@ class SyncBatch(models.Model):
     lease_expires_at = models.DateTimeField(_("租约到期"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(_("最近进展"), default=timezone.now)
     error_message = models.TextField(_("错误信息"), blank=True)
-    # Always True: the partial unique constraint below is over this column, so at most one row
-    # with an active status can exist (portable to SQLite and PostgreSQL alike).
+    # The partial unique constraint below is over this column, so at most one active row per
+    # value can exist (portable to SQLite and PostgreSQL alike): True for the batches staff start
+    # (one at a time), False for the nightly sync's own one-day batch, which runs beside them.
     active_marker = models.BooleanField(default=True, editable=False)
 
     class Meta:
@@ -315,10 +317,11 @@ class BatchDayStatus(models.TextChoices):
     FAILED = "failed", _("失败")
     SKIPPED = "skipped", _("已跳过")
     CANCELLED = "cancelled", _("已取消")
+    RETRYING = "retrying", _("等待重试")
 
 
 PROCESSED_DAY_STATUSES = (BatchDayStatus.SUCCESS, BatchDayStatus.FAILED, BatchDayStatus.SKIPPED)
-UNFINISHED_DAY_STATUSES = (BatchDayStatus.PENDING, BatchDayStatus.SYNCING)
+UNFINISHED_DAY_STATUSES = (BatchDayStatus.PENDING, BatchDayStatus.SYNCING, BatchDayStatus.RETRYING)
 
 
 class SyncBatchDay(models.Model):
@@ -333,6 +336,10 @@ class SyncBatchDay(models.Model):
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     duration_seconds = models.FloatField(_("耗时（秒）"), null=True, blank=True)
+    # While `retrying`: when the next attempt is due, and the end of the day's retry horizon
+    # (set at its first transient failure); `error_*` then say why it is waiting.
+    next_attempt_at = models.DateTimeField(_("下次尝试时间"), null=True, blank=True)
+    retry_until = models.DateTimeField(_("重试截止时间"), null=True, blank=True)
     error_code = models.CharField(_("错误代码"), max_length=64, blank=True)
     error_message = models.TextField(_("错误信息"), blank=True)
 
@@ -344,3 +351,16 @@ class SyncBatchDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sync_date} {self.get_status_display()}"
+
+    @property
+    def retry_note(self) -> str:
+        """For a day waiting to be tried again: how often it was tried, when it will be next
+        (Asia/Shanghai), and why; "" otherwise."""
+        if self.status != BatchDayStatus.RETRYING or self.next_attempt_at is None:
+            return ""
+        return _("已尝试 %(attempts)s 次，将于 %(time)s 再次尝试（%(code)s：%(reason)s）") % {
+            "attempts": self.attempts,
+            "time": timezone.localtime(self.next_attempt_at).strftime("%Y-%m-%d %H:%M:%S"),
+            "code": self.error_code,
+            "reason": self.error_message,
+        }

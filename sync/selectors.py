@@ -1,14 +1,8 @@
 """Read-side queries of the sync app, shared by the API, the page and the admin."""
 
-from datetime import date
-
 from django.db.models import QuerySet
 
-from sync.models import ACTIVE_BATCH_STATUSES, DayStatus, SyncBatch, SyncDay
-
-
-def day_is_synced(day: date) -> bool:
-    return SyncDay.objects.filter(sync_date=day, status=DayStatus.SUCCESS).exists()
+from sync.models import ACTIVE_BATCH_STATUSES, SyncBatch, SyncDay
 
 
 def active_batch() -> SyncBatch | None:

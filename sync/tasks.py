@@ -1,5 +1,6 @@
 """django-q2 entry points of the sync app: thin, they take ids and call services."""
 
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from sync import services
@@ -12,3 +13,17 @@ def sync_batch_step(batch_id: int) -> str:
 
 def enqueue_batch_step(batch_id: int) -> str:
     return async_task("sync.tasks.sync_batch_step", batch_id, group="sync")
+
+
+def schedule_batch_step(batch_id: int, *, at) -> None:
+    """Run the batch's step once at `at`: one wake-up per batch, moved if it is already set."""
+    Schedule.objects.update_or_create(
+        name=f"sync-batch-{batch_id}-next-attempt",
+        defaults={
+            "func": "sync.tasks.sync_batch_step",
+            "args": repr((batch_id,)),
+            "schedule_type": Schedule.ONCE,
+            "repeats": -1,
+            "next_run": at,
+        },
+    )

@@ -1,5 +1,7 @@
 """The staff page of the sync app: start, watch, cancel and retry batches; see each day's status."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,7 +23,7 @@ def sync_page(request):
     if status not in DayStatus.values:
         status = ""
     active = selectors.active_batch()
-    yesterday = timezone.localdate() - timezone.timedelta(days=1)
+    yesterday = timezone.localdate() - timedelta(days=1)
     client_config = {
         "activeBatchId": active.pk if active else None,
         "urls": {
@@ -44,6 +46,7 @@ def sync_page(request):
         "sync/sync.html",
         {
             "active": active,
+            "active_days": active.days.all() if active else [],
             "batches": selectors.recent_batches(),
             "days": selectors.recent_days(status=status),
             "status": status,

@@ -172,6 +172,16 @@ class SandboxControl:
 
         return httpx.post(f"{self.url}/__sandbox__/faults", json=faults, timeout=10).raise_for_status().json()
 
+    def documents(self, doc_type: str, day) -> list[dict]:
+        """Every record the sandbox serves for one document type and business day, read from its
+        control API (not through our client): the remote's own truth."""
+        import httpx
+
+        answer = httpx.get(
+            f"{self.url}/__sandbox__/documents", params={"doc_type": doc_type, "date": str(day)}, timeout=30
+        )
+        return answer.raise_for_status().json()["records"]
+
     def reset(self) -> None:
         import httpx
 

@@ -98,6 +98,7 @@ class UploadRecordAdmin(admin.ModelAdmin):
         "size_kb",
         "upload_time",
         "status_badge",
+        "attempts",
         "retry_count",
         "error_message_short",
     )
@@ -129,6 +130,7 @@ class UploadRecordAdmin(admin.ModelAdmin):
         "local_file_deleted_at",
         "uploaded_by_name",
         "next_attempt_at",
+        "gives_up_at",
         "enqueued_at",
         "lease_expires_at",
         "last_attempt_ms",

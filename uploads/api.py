@@ -81,6 +81,9 @@ def record_body(record: UploadRecord) -> dict:
         "error_code": record.error_code,
         "error_message": record.error_message,
         "retry_count": record.retry_count,
+        "attempts": record.attempts,
+        "next_attempt_at": record.next_attempt_at.isoformat() if record.next_attempt_at else None,
+        "gives_up_at": record.gives_up_at.isoformat() if record.gives_up_at else None,
         "yonyou_file_id": record.yonyou_file_id,
     }
 
@@ -124,10 +127,20 @@ class UploadView(APIView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = UPLOAD_THROTTLES
 
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            files.discard_staging(request)
+
     def initial(self, request, *args, **kwargs):
         # Before authentication: session auth's CSRF check would read the whole body first.
         if request_too_large(request._request):
             raise PayloadTooLarge(too_large_message())
+        try:
+            access.authorise_before_body(request._request)
+        except access.NoAccess as refusal:
+            raise exceptions.PermissionDenied(str(refusal)) from None
         files.use_staging_handlers(request._request)
         super().initial(request, *args, **kwargs)
 

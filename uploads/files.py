@@ -115,7 +115,12 @@ class StagedUploadedFile(UploadedFile):
 
 class StagingUploadHandler(FileUploadHandler):
     """Streams each file of an upload request into `staging_dir()`, computing its sha256 as the
-    bytes arrive: memory stays flat and the file is never read back just to hash or copy it."""
+    bytes arrive: memory stays flat and the file is never read back just to hash or copy it.
+    Every staging file it opened is removed by `discard_staging` when the request ends."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.staged: list[StagedUploadedFile] = []
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
@@ -124,8 +129,18 @@ class StagingUploadHandler(FileUploadHandler):
         self.file = StagedUploadedFile(
             self.file_name, self.content_type, self.charset, self.content_type_extra, directory
         )
+        self.staged.append(self.file)
         self.digest = hashlib.sha256()
         self.written = 0
+
+    def upload_interrupted(self):
+        self.discard()
+
+    def discard(self) -> None:
+        """Close (and so delete) every staging file of this request. Accepted files live on under
+        their stored name, a second hard link; a file cut short by a disconnect goes for good."""
+        for staged in self.staged:
+            staged.close()
 
     def receive_data_chunk(self, raw_data, start):
         # Past MAX_FILE_SIZE the file will be refused anyway: stop spending disk on it (a chunked
@@ -150,12 +165,21 @@ def use_staging_handlers(request) -> None:
     request.upload_handlers = [MemoryFileUploadHandler(request), StagingUploadHandler(request)]
 
 
-def remove_stale_staging(max_age_s: int = 24 * 3600) -> int:
-    """Staging files of requests whose process died mid-way (a clean request removes its own)."""
+def discard_staging(request) -> None:
+    """Call when an upload request ends, however it ends (answered, refused, client gone, crashed):
+    no staging file, and no open handle on one, outlives the request."""
+    for handler in getattr(request, "_upload_handlers", None) or []:
+        if isinstance(handler, StagingUploadHandler):
+            handler.discard()
+
+
+def remove_stale_staging(max_age_s: float | None = None) -> int:
+    """Staging files nobody wrote to for UPLOAD_STAGING_MAX_AGE_S: left by a process that died
+    mid-request (a live request removes its own, and keeps writing to the one it receives)."""
     directory = staging_dir()
     if not directory.exists():
         return 0
-    cutoff = time.time() - max_age_s
+    cutoff = time.time() - (settings.UPLOAD_STAGING_MAX_AGE_S if max_age_s is None else max_age_s)
     removed = 0
     for path in directory.iterdir():
         try:

@@ -54,11 +54,23 @@ def _refused(request, message: str, status: int = 403):
 @csrf_exempt  # the size check comes first; CSRF is enforced right after, in _upload_page
 @require_http_methods(["GET", "POST"])
 def upload_page(request):
-    if request.method == "POST":
-        if request_too_large(request):
-            return _refused(request, too_large_message(), status=413)
-        files.use_staging_handlers(request)
-    return _upload_page(request)
+    if request.method != "POST":
+        return _upload_page(request)
+    if request_too_large(request):
+        return _refused(request, too_large_message(), status=413)
+    try:
+        access.authorise_before_body(request)  # before the CSRF check reads the form
+    except access.NoAccess as refusal:
+        return _refused(request, str(refusal))
+    if not request.user.is_authenticated and not access.signature_outside_body(request):
+        # The page posts back to its own URL, which carries the link: an anonymous post without
+        # one is refused before its body is read.
+        return _refused(request, _("需要登录，或使用单据上的二维码链接访问"))
+    files.use_staging_handlers(request)
+    try:
+        return _upload_page(request)
+    finally:
+        files.discard_staging(request)
 
 
 @csrf_protect

@@ -149,7 +149,7 @@ def test_a_failing_day_leaves_the_batch_partial_and_retry_reruns_only_that_day(s
     assert (batch.success_days, batch.failed_days, batch.processed_days, batch.attempts) == (3, 0, 3, 2)
     assert batch.days.get(sync_date=START).finished_at == good_finished, "a succeeded day is not run again"
     assert batch.days.get(sync_date=START).attempts == 1
-    assert batch.days.get(sync_date=START + timedelta(days=1)).attempts == 2
+    assert batch.days.get(sync_date=START + timedelta(days=1)).attempts == 1, "a retry counts attempts afresh"
     assert SalesOrder.objects.count() == 12
 
 
@@ -173,14 +173,16 @@ def test_cancel_stops_the_batch_after_the_current_day(staff_api, sandbox):
     batch_id = start(staff_api, START, START + timedelta(days=4)).json()["data"]["batch_id"]
     tasks.sync_batch_step(batch_id)  # day 1 done; a worker would now pick up day 2
     # A worker is mid-day: it holds the lease, so cancel can only ask it to stop.
-    SyncBatch.objects.filter(pk=batch_id).update(lease_expires_at=timezone.now() + timedelta(minutes=5))
+    SyncBatch.objects.filter(pk=batch_id).update(
+        lease_token="a-worker", lease_expires_at=timezone.now() + timedelta(minutes=5)
+    )
 
     response = staff_api.post(f"/api/v1/sync-status/batches/{batch_id}/cancel")
 
     assert response.status_code == 200
     assert response.json()["data"]["cancel_requested"] is True
     assert response.json()["data"]["status"] == "syncing"
-    SyncBatch.objects.filter(pk=batch_id).update(lease_expires_at=None)  # that worker's day ended
+    SyncBatch.objects.filter(pk=batch_id).update(lease_token="", lease_expires_at=None)  # that worker's day ended
     batch = run_batch(batch_id)
     assert batch.status == BatchStatus.CANCELLED
     assert batch.processed_days == 1

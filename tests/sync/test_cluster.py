@@ -9,7 +9,8 @@ from tests.conftest import wait_until
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.cluster
 def test_a_batch_runs_to_the_end_in_a_real_cluster_one_task_per_day(qcluster, staff_api, sandbox):
-    sandbox.faults(records_per_day=120, fail_dates=["2025-10-03"])
+    # A permanent failure (the cluster retries transient ones for SYNC_DAY_RETRY_HORIZON_S).
+    sandbox.faults(records_per_day=120, fail_dates=["2025-10-03"], fail_dates_status=400)
 
     response = staff_api.post(
         "/api/v1/sync-status/sync/batch", {"start_date": "2025-10-01", "end_date": "2025-10-04"}, format="json"

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from sync import services
 from sync.models import SyncBatch
@@ -69,23 +70,29 @@ def test_admin_lists_days_batches_and_documents(admin_client, sandbox):
     assert "SO20251001-00001" in admin_client.get("/admin/sync/salesorder/").content.decode()
 
 
-def test_admin_action_resyncs_selected_days_as_a_forced_batch(admin_client, sandbox):
-    services.sync_day(business_date=START)
-    services.sync_day(business_date=START + timedelta(days=2))
+def test_admin_action_resyncs_exactly_the_selected_days_as_a_forced_batch(admin_client, sandbox):
+    sandbox.faults(records_per_day=2)
+    first, last = START, START + timedelta(days=29)
+    for day in (first, START + timedelta(days=1), last):
+        services.sync_day(business_date=day)
     from sync.models import SyncDay
 
+    selected = SyncDay.objects.filter(sync_date__in=[first, last])
     response = admin_client.post(
         "/admin/sync/syncday/",
-        {"action": "resync_days", "_selected_action": list(SyncDay.objects.values_list("pk", flat=True))},
+        {"action": "resync_days", "_selected_action": list(selected.values_list("pk", flat=True))},
+        follow=True,
     )
-    assert response.status_code == 302
+
+    assert response.status_code == 200
     batch = SyncBatch.objects.get()
-    assert (batch.start_date, batch.end_date, batch.force, batch.trigger) == (
-        START,
-        START + timedelta(days=2),
-        True,
-        "admin",
-    )
+    assert (batch.force, batch.trigger, batch.total_days) == (True, "admin", 2)
+    assert list(batch.days.values_list("sync_date", flat=True)) == [first, last]
+    batch = run_batch(batch.pk)
+    assert (batch.status, batch.processed_days, batch.success_days) == ("success", 2, 2)
+    attempts = dict(SyncDay.objects.values_list("sync_date", "attempts"))
+    assert attempts == {first: 2, START + timedelta(days=1): 1, last: 2}, "the day between was not synced again"
+    assert "重新同步 2 天" in response.content.decode()
 
 
 def test_admin_actions_cancel_and_retry_batches(admin_client, sandbox):
@@ -96,3 +103,22 @@ def test_admin_actions_cancel_and_retry_batches(admin_client, sandbox):
     admin_client.post("/admin/sync/syncbatch/", {"action": "retry_batches", "_selected_action": [batch.pk]})
     batch.refresh_from_db()
     assert batch.status == "queued"
+
+
+def test_the_running_batch_shows_each_days_attempts_and_next_attempt_in_chinese(client, staff_user, sandbox, settings):
+    settings.SYNC_DAY_RETRY_HORIZON_S = 1800
+    sandbox.faults(fail_status=503, fail_next=settings.SYNC_PAGE_ATTEMPTS)
+    batch = services.start_batch(start_date=START, end_date=START + timedelta(days=1))
+    from sync import tasks
+
+    tasks.sync_batch_step(batch.pk)  # the first day waits to be retried
+    day = batch.days.get(sync_date=START)
+    client.force_login(staff_user)
+
+    html = client.get("/sync/").content.decode()
+
+    assert 'id="running-days"' in html
+    assert "尝试次数" in html and "下次尝试时间" in html
+    assert 'class="badge retrying">等待重试' in html
+    assert timezone.localtime(day.next_attempt_at).strftime("%Y-%m-%d %H:%M:%S") in html
+    assert "已尝试 1 次，将于" in html and "http_503" in html

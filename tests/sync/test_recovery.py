@@ -117,10 +117,10 @@ def test_a_day_that_finished_just_before_the_crash_is_taken_as_done_not_synced_a
 
 def test_a_worker_whose_lease_was_taken_over_cannot_record_its_day(sandbox):
     batch = services.start_batch(start_date=START, end_date=START + timedelta(days=1))
-    stale_token = services._claim_batch(batch.pk)
+    stale_token = services.batches._claim_batch(batch.pk)
     # The worker stalled past its lease; the recovery job resumed the batch with a new worker.
     SyncBatch.objects.filter(pk=batch.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert services._claim_batch(batch.pk) not in (None, stale_token)
+    assert services.batches._claim_batch(batch.pk) not in (None, stale_token)
     day = SyncBatchDay.objects.get(batch=batch, sync_date=START)
     late = services.DayResult(sync_date=START, status="success", success_count=99)
 
@@ -176,3 +176,23 @@ def test_a_day_whose_worker_died_on_every_attempt_is_failed_with_an_error_and_th
     assert given_up.error_message
     day = SyncDay.objects.get(sync_date=START)
     assert (day.status, day.error_code) == ("failed", "worker_lost")
+
+
+def test_a_retried_batch_starts_each_days_attempts_afresh(sandbox):
+    """After a staff retry, one lost worker is one lost worker, not the last straw of the first run."""
+    batch = services.start_batch(start_date=START, end_date=START)
+    SyncDay.objects.create(sync_date=START)
+    leave_mid_day(batch.pk, START)
+    SyncBatchDay.objects.filter(batch=batch, sync_date=START).update(attempts=services.MAX_DAY_ATTEMPTS)
+    services.resume_interrupted_batches()
+    assert run_batch(batch.pk).status == BatchStatus.FAILED  # given up: worker_lost
+
+    services.retry_batch(batch_id=batch.pk)
+    counted_before = batch.days.get().attempts
+    leave_mid_day(batch.pk, START)  # the retry's first worker dies mid-day...
+    SyncBatchDay.objects.filter(batch=batch).update(attempts=counted_before + 1)  # ...its attempt counted
+    services.resume_interrupted_batches()
+    batch = run_batch(batch.pk)
+
+    assert (batch.status, batch.success_days, batch.failed_days) == (BatchStatus.SUCCESS, 1, 0)
+    assert batch.days.get().attempts == 2

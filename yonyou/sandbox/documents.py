@@ -71,9 +71,12 @@ def is_mutated(doc_type: str, code: str, mutate_rate: float) -> bool:
     return mutate_rate > 0 and _unit("mutate", doc_type, code) < mutate_rate
 
 
-def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0) -> dict:
-    """The `index`-th (1-based) document of `doc_type` on `day`."""
+def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, oversized: bool = False) -> dict:
+    """The `index`-th (1-based) document of `doc_type` on `day`; `oversized` gives it a 70-character
+    code whose first 64 characters it shares with every other oversized code of the day."""
     code = f"{DOC_PREFIX[doc_type]}{day:%Y%m%d}-{index:05d}"
+    if oversized:
+        code = f"{DOC_PREFIX[doc_type]}{day:%Y%m%d}-".ljust(64, "X") + f"{index:06d}"
     remote_id = str(1_800_000_000_000_000_000 + int(f"{day:%Y%m%d}") * 100_000 + index)
     mutated = is_mutated(doc_type, code, mutate_rate)
     revision = 1 if mutated else 0
@@ -149,12 +152,22 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0) -> 
     raise KeyError(doc_type)
 
 
-def page(doc_type: str, day: date, *, page_index: int, page_size: int, per_day: int, mutate_rate: float) -> dict:
-    """A list API's `data`: {pageIndex, pageSize, recordCount, pageCount, recordList}."""
+def page(
+    doc_type: str,
+    day: date,
+    *,
+    page_index: int,
+    page_size: int,
+    per_day: int,
+    mutate_rate: float,
+    oversized_codes: frozenset[int] = frozenset(),
+) -> dict:
+    """A list API's `data`: {pageIndex, pageSize, recordCount, pageCount, recordList}; the
+    documents whose index is in `oversized_codes` carry codes too long for a 64-character column."""
     page_count = max(1, -(-per_day // page_size))
     first = (page_index - 1) * page_size + 1
     last = min(per_day, page_index * page_size)
-    records = [document(doc_type, day, i, mutate_rate) for i in range(first, last + 1)]
+    records = [document(doc_type, day, i, mutate_rate, i in oversized_codes) for i in range(first, last + 1)]
     return {
         "pageIndex": page_index,
         "pageSize": page_size,

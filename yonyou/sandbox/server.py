@@ -29,16 +29,23 @@ DEFAULT_FAULTS = {
     "fail_rate": 0.0,
     "fail_status": 503,
     "retry_after_s": None,
+    # A deterministic outage: the next `fail_next` gateway calls, and every gateway call during
+    # the `fail_for_s` seconds after it is set, answer `fail_status`.
+    "fail_next": 0,
+    "fail_for_s": 0,
     "hang_rate": 0.0,
     "hang_s": 10.0,
     "reset_rate": 0.0,
     "token_ttl_s": 7200,
     "records_per_day": 40,
     "fail_dates": [],
+    "fail_dates_status": 500,
     "mutate_rate": 0.0,
+    "oversized_codes": [],
     "max_file_bytes": 200 * 1024 * 1024,
+    "slow_read_ms": 0,
 }
-FAULT_STATUSES = {500, 502, 503, 429}
+FAULT_STATUSES = {500, 502, 503, 429, 401}
 CHUNK = 64 * 1024
 
 
@@ -59,43 +66,66 @@ class SandboxState:
         self.requests: Counter = Counter()
         self.in_flight: Counter = Counter()
         self.max_in_flight: Counter = Counter()
+        # Pages of documents answered, per "doc_type YYYY-MM-DD": how often each day was fetched.
+        self.pages_served: Counter = Counter()
         self.files: list[dict] = []
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
+        self.outage_until = 0.0  # time.time() until which `fail_for_s` holds
         self._load()
 
     # --- persistence ------------------------------------------------------------------------
 
     @property
     def _state_file(self) -> Path:
+        """Tokens (few, rewritten whole when one is issued or expired)."""
         return self.root / "state.json"
+
+    @property
+    def _files_journal(self) -> Path:
+        """Received files, one JSON line each, appended: an upload costs one line, not a rewrite
+        of every file received before it."""
+        return self.root / "files.jsonl"
 
     def _load(self) -> None:
         if self._state_file.exists():
             saved = json.loads(self._state_file.read_text())
-            self.files = saved.get("files", [])
+            self.files = saved.get("files", [])  # a state file written before the journal
             self.tokens = saved.get("tokens", {})
             self.tokens_issued = saved.get("tokens_issued", 0)
+        if self.files and not self._files_journal.exists():
+            self._files_journal.write_text("".join(json.dumps(f, ensure_ascii=False) + "\n" for f in self.files))
+            self.files = []
+        if self._files_journal.exists():
+            with self._files_journal.open(encoding="utf-8") as journal:
+                for line in journal:
+                    if line.endswith("\n"):  # a line cut by a crash was never acknowledged
+                        self.files.append(json.loads(line))
 
     def save(self) -> None:
+        """Write the tokens; files are journalled by `add_files`."""
         with self.lock:
             tmp = self._state_file.with_suffix(".tmp")
-            tmp.write_text(
-                json.dumps(
-                    {"files": self.files, "tokens": self.tokens, "tokens_issued": self.tokens_issued},
-                    ensure_ascii=False,
-                )
-            )
+            tmp.write_text(json.dumps({"tokens": self.tokens, "tokens_issued": self.tokens_issued}, ensure_ascii=False))
             tmp.replace(self._state_file)
+
+    def add_files(self, received: list[dict]) -> None:
+        with self.lock:
+            with self._files_journal.open("a", encoding="utf-8") as journal:
+                journal.write("".join(json.dumps(f, ensure_ascii=False) + "\n" for f in received))
+            self.files.extend(received)
 
     def reset(self) -> None:
         with self.lock:
             self.faults = json.loads(json.dumps(DEFAULT_FAULTS))
             self.requests.clear()
             self.max_in_flight.clear()
+            self.outage_until = 0.0
+            self.pages_served.clear()
             self.files, self.tokens, self.tokens_issued = [], {}, 0
             shutil.rmtree(self.files_dir, ignore_errors=True)
             self.files_dir.mkdir(parents=True, exist_ok=True)
+            self._files_journal.unlink(missing_ok=True)
             self.save()
 
     # --- faults -------------------------------------------------------------------------------
@@ -109,6 +139,9 @@ class SandboxState:
         for key in ("fail_rate", "hang_rate", "reset_rate", "mutate_rate"):
             if key in changes and not 0 <= float(changes[key]) <= 1:
                 raise BadFaults(f"{key} must be between 0 and 1")
+        for key in ("fail_next", "fail_for_s"):
+            if key in changes and not float(changes[key]) >= 0:
+                raise BadFaults(f"{key} must be 0 or more")
         if "latency_ms" in changes:
             low, high = changes["latency_ms"]
             if not 0 <= low <= high:
@@ -117,8 +150,18 @@ class SandboxState:
             if changes.pop("expire_tokens_now", False):
                 self.tokens = dict.fromkeys(self.tokens, 0.0)
                 self.save()
+            if "fail_for_s" in changes:
+                self.outage_until = time.time() + float(changes["fail_for_s"])
             self.faults.update(changes)
             return dict(self.faults)
+
+    def in_outage(self) -> bool:
+        """Whether this gateway call falls in the outage (and is counted against `fail_next`)."""
+        with self.lock:
+            if self.faults["fail_next"] > 0:
+                self.faults["fail_next"] -= 1
+                return True
+            return time.time() < self.outage_until
 
     def fault(self, name: str):
         with self.lock:
@@ -145,9 +188,14 @@ class SandboxState:
                 "files": list(self.files),
                 "max_concurrent_uploads": self.max_in_flight["upload"],
                 "requests": dict(self.requests),
+                "pages_served": dict(self.pages_served),
                 "tokens_issued": self.tokens_issued,
                 "faults": dict(self.faults),
             }
+
+
+class TruncatedBody(Exception):
+    """The client stopped sending before the body it announced was complete (a cut connection)."""
 
 
 class Request:
@@ -163,12 +211,16 @@ class Request:
         self._consumed = False
 
     def chunks(self) -> Iterator[bytes]:
-        """The body, streamed: Content-Length or chunked transfer encoding."""
+        """The body, streamed: Content-Length or chunked transfer encoding. Raises TruncatedBody
+        when the connection ends before the announced body did."""
         self._consumed = True
         rfile = self.handler.rfile
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             while True:
-                size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+                line = rfile.readline()
+                if not line:
+                    raise TruncatedBody("connection closed before the last chunk")
+                size = int(line.split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     while rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
@@ -177,7 +229,7 @@ class Request:
                 while remaining:
                     data = rfile.read(min(CHUNK, remaining))
                     if not data:
-                        return
+                        raise TruncatedBody("connection closed inside a chunk")
                     remaining -= len(data)
                     yield data
                 rfile.readline()
@@ -186,7 +238,7 @@ class Request:
             while remaining > 0:
                 data = rfile.read(min(CHUNK, remaining))
                 if not data:
-                    return
+                    raise TruncatedBody(f"connection closed {remaining} bytes before the announced end")
                 remaining -= len(data)
                 yield data
 
@@ -266,15 +318,22 @@ class SandboxHandler(BaseHTTPRequestHandler):
         except ConnectionReset:
             self._reset()
             return
+        except TruncatedBody as exc:
+            # Nothing more will come on this connection; whatever answer we write is likely lost.
+            logger.info("sandbox refused a truncated body: %s", exc)
+            self.server.state.count("truncated_bodies")
+            self.close_connection = True
+            response = Response(400, {"code": "400", "message": f"请求体不完整：{exc}"})
         except (ValueError, KeyError, BadFaults) as exc:
             request.drain()
             response = Response(400, {"code": "400", "message": str(exc)})
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, str(value))
-        self.send_header("Content-Length", str(len(response.payload)))
-        self.end_headers()
-        self.wfile.write(response.payload)
+        with contextlib.suppress(OSError):  # the client may be gone (a cut upload)
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, str(value))
+            self.send_header("Content-Length", str(len(response.payload)))
+            self.end_headers()
+            self.wfile.write(response.payload)
 
     def _reset(self) -> None:
         """Close with a TCP RST and no answer, as a crashing gateway would."""
@@ -317,7 +376,7 @@ def apply_faults(request: Request, state: SandboxState) -> Response | None:
         raise ConnectionReset
     if random.random() < state.fault("hang_rate"):  # noqa: S311
         time.sleep(state.fault("hang_s"))  # the client has given up by now
-    if random.random() < state.fault("fail_rate"):  # noqa: S311
+    if state.in_outage() or random.random() < state.fault("fail_rate"):  # noqa: S311
         return failure_response(state)
     return None
 
@@ -327,9 +386,10 @@ def failure_response(state: SandboxState) -> Response:
     headers = {}
     if state.fault("retry_after_s") is not None and status in (429, 503):
         headers["Retry-After"] = state.fault("retry_after_s")
-    body = (
-        {"code": "310046", "message": "调用频率超限"} if status == 429 else {"code": "999", "message": "服务器内部错误"}
-    )
+    body = {
+        429: {"code": "310046", "message": "调用频率超限"},
+        401: {"code": "401", "message": "未授权：应用凭证无效"},
+    }.get(status, {"code": "999", "message": "服务器内部错误"})
     return Response(status, body, headers=headers)
 
 

@@ -58,8 +58,34 @@
       current += (current ? " · " : "") + text.eta.replace("%(seconds)s", String(Math.round(batch.eta_seconds)));
     }
     byId("running-current").textContent = current;
+    showDays(batch.days || []);
     byId("cancel-button").setAttribute("data-batch", String(batch.id));
     byId("cancel-button").disabled = !batch.is_active || batch.cancel_requested;
+  }
+
+  function localTime(iso) {
+    return iso ? new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : "";
+  }
+
+  // One row per day of the batch: status, attempts, and for a day waiting to retry when and why.
+  function showDays(days) {
+    var body = byId("running-days").tBodies[0];
+    while (body.firstChild) {
+      body.removeChild(body.firstChild);
+    }
+    days.forEach(function (day) {
+      var row = body.insertRow();
+      row.insertCell().textContent = day.sync_date;
+      var badge = document.createElement("span");
+      badge.className = "badge " + day.status;
+      badge.textContent = day.status_display;
+      row.insertCell().appendChild(badge);
+      row.insertCell().textContent = String(day.attempts);
+      row.insertCell().textContent = localTime(day.next_attempt_at);
+      var note = row.insertCell();
+      note.textContent = day.retry_note || day.error_message || "";
+      note.className = day.error_message ? "error" : "muted";
+    });
   }
 
   function poll(id) {
