@@ -217,10 +217,18 @@ def test_clerk_sees_status_retries_and_errors_at_1366_px_and_prints_codes(
 
     page.context.add_cookies([outside_playwright(records)])
     page.goto(live_server.url + "/admin/uploads/uploadrecord/")
+    # Inside the window and inside the results box (which would otherwise scroll sideways).
+    results = page.locator("#changelist .results").bounding_box()
+    assert results["x"] + results["width"] <= 1366
     for column in ("status_badge", "retry_count", "error_message_short"):
         box = page.locator(f"#result_list th.column-{column}").bounding_box()
-        assert box and box["x"] + box["width"] <= 1366, column
+        assert box and box["x"] + box["width"] <= results["x"] + results["width"], column
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate(
+        "() => { const r = document.querySelector('#changelist .results'); return r.scrollWidth <= r.clientWidth }"
+    )
+    # A long name wraps in a readable column, not one character per line.
+    assert page.locator("#result_list td.field-original_name").first.bounding_box()["width"] >= 100
     assert page.locator("#result_list img.yq-thumb").count() == 3
     assert serious_violations(page, script) == []
 
