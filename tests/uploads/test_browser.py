@@ -191,6 +191,14 @@ def test_phone_photo_is_shrunk_kept_across_reloads_while_offline_and_reaches_yon
     page.wait_for_load_state("networkidle")
     assert page.locator("#queue li").count() == 0
 
+    # Offline on the same page, then online again: the waiting photo goes without a reload or a tap.
+    page.context.set_offline(True)
+    page.set_input_files("#camera", {"name": "IMG_0002.jpg", "mimeType": "image/jpeg", "buffer": photo})
+    page.wait_for_selector("#queue li[data-status=failed]")
+    page.context.set_offline(False)
+    page.wait_for_selector("#queue li[data-status=done]", timeout=60_000)
+    assert len(sandbox.state()["files"]) == 2
+
 
 def signed_in_cookie(user, live_server_url: str) -> dict:
     client = Client()
