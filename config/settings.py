@@ -500,6 +500,12 @@ FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Extensions accepted by POST /api/upload; the content must also match (magic bytes).
 UPLOAD_ALLOWED_EXTENSIONS = envlist("UPLOAD_ALLOWED_EXTENSIONS", ".jpg,.jpeg,.png,.gif,.webp,.heic,.heif,.pdf")
+# The upload page shrinks photos in the browser before sending (a 4 MB phone photo would take
+# minutes on a weak signal): longest side in pixels and JPEG quality in percent; 0 sends as chosen.
+UPLOAD_PHOTO_MAX_SIDE = envint("UPLOAD_PHOTO_MAX_SIDE", 1600)
+UPLOAD_PHOTO_QUALITY = envint("UPLOAD_PHOTO_QUALITY", 80)
+if not 1 <= UPLOAD_PHOTO_QUALITY <= 100:
+    raise ImproperlyConfigured("UPLOAD_PHOTO_QUALITY must be between 1 and 100")
 # Backoff between attempts: base * 2^(retry-1), with jitter, capped; Retry-After wins when longer.
 UPLOAD_RETRY_BASE_S = envfloat("UPLOAD_RETRY_BASE_S", 30.0)
 UPLOAD_RETRY_MAX_S = envfloat("UPLOAD_RETRY_MAX_S", 900.0)
