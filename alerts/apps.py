@@ -24,11 +24,13 @@ class AlertsConfig(AppConfig):
 
     def ready(self):
         from alerts import prometheus, registry
+        from alerts.alerting import rules
 
         # Every process (web, worker, management command) sees the same complete registry, and
-        # every app's metrics.
+        # every app's metrics and alert rules.
         registry.autodiscover()
         prometheus.autodiscover()
+        rules.autodiscover()
         post_migrate.connect(register_job_schedules, sender=self, dispatch_uid="alerts.register_job_schedules")
 
 

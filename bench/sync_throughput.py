@@ -11,6 +11,7 @@ re-syncs the same days with `force` (every row is an update) to show the upsert 
 
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -110,6 +111,8 @@ def main() -> None:
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
+        # The temporary DATA_DIR (SQLite file, sandbox state) is this run's alone: leave nothing.
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -347,6 +347,41 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Stored photos: the local disk under DATA_DIR unless an S3-compatible bucket is named (S3, Aliyun
+# OSS, MinIO), which every web and worker host then shares. Keys are uploads/YYYY/MM/<name>.
+STORAGE_S3_BUCKET = env("STORAGE_S3_BUCKET")
+# A photo read back from the store (to the ERP, into an export) spills to a temporary file past this.
+STORAGE_S3_MAX_MEMORY_SIZE = envint("STORAGE_S3_MAX_MEMORY_SIZE", 1024 * 1024)
+if STORAGE_S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    STORAGES["uploads"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_S3_BUCKET,
+            "endpoint_url": env("STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": env("STORAGE_S3_REGION") or None,
+            # Empty: boto3's own chain (environment, instance role, ~/.aws).
+            "access_key": env("STORAGE_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env("STORAGE_S3_SECRET_ACCESS_KEY") or None,
+            "location": env("STORAGE_S3_PREFIX").strip("/"),
+            "default_acl": None,  # private: the bucket's policy, never a public-read object
+            "querystring_auth": True,
+            "file_overwrite": True,  # names are unique: no HEAD request before each PUT
+            "client_config": _BotoConfig(
+                s3={"addressing_style": env("STORAGE_S3_ADDRESSING_STYLE", "auto")},
+                signature_version="s3v4",
+                # boto3's default checksum headers are refused by some S3-compatible stores
+                # (Aliyun OSS, older MinIO): only where the API requires them.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                connect_timeout=envfloat("STORAGE_S3_TIMEOUT_S", 10.0),
+                read_timeout=envfloat("STORAGE_S3_TIMEOUT_S", 10.0),
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        },
+    }
+
 # --- The `runstack` supervisor (make run) --------------------------------------------------------
 # A child that exits is restarted after BACKOFF_S, doubled for each exit within the window, up to
 # BACKOFF_MAX_S. CRASH_LOOP_EXITS exits within the window mark it "failing" (logged as an error,
@@ -459,7 +494,6 @@ ALERT_ADMIN_FALLBACK_EMAIL = env("ALERT_ADMIN_FALLBACK_EMAIL", "admin@yunqiao.lo
 # --- Uploads -----------------------------------------------------------------------------------
 MAX_FILE_SIZE = envint("MAX_FILE_SIZE", 10 * 1024 * 1024)
 MAX_FILES_PER_UPLOAD = envint("MAX_FILES_PER_UPLOAD", 10)
-MAX_RETRY_COUNT = envint("MAX_RETRY_COUNT", 3)
 UPLOAD_LINK_MAX_AGE_S = envint("UPLOAD_LINK_MAX_AGE_S", 7 * 24 * 3600)
 # Files are streamed to temporary files above this size, so memory does not grow with uploads.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
@@ -469,14 +503,38 @@ FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Extensions accepted by POST /api/upload; the content must also match (magic bytes).
 UPLOAD_ALLOWED_EXTENSIONS = envlist("UPLOAD_ALLOWED_EXTENSIONS", ".jpg,.jpeg,.png,.gif,.webp,.heic,.heif,.pdf")
+# The upload page shrinks photos in the browser before sending (a 4 MB phone photo would take
+# minutes on a weak signal): longest side in pixels and JPEG quality in percent; 0 sends as chosen.
+UPLOAD_PHOTO_MAX_SIDE = envint("UPLOAD_PHOTO_MAX_SIDE", 1600)
+UPLOAD_PHOTO_QUALITY = envint("UPLOAD_PHOTO_QUALITY", 80)
+if not 1 <= UPLOAD_PHOTO_QUALITY <= 100:
+    raise ImproperlyConfigured("UPLOAD_PHOTO_QUALITY must be between 1 and 100")
 # Backoff between attempts: base * 2^(retry-1), with jitter, capped; Retry-After wins when longer.
 UPLOAD_RETRY_BASE_S = envfloat("UPLOAD_RETRY_BASE_S", 30.0)
 UPLOAD_RETRY_MAX_S = envfloat("UPLOAD_RETRY_MAX_S", 900.0)
-# An `uploading` row (and its concurrency slot) whose worker says nothing for this long is
-# presumed dead and recovered. Longer than any single upload can take.
+# Transient failures (5xx, timeouts, resets, rate limits) are retried for this long after the
+# first one; only then, or on a permanent error, does an upload end `failed`.
+UPLOAD_RETRY_HORIZON_S = envint("UPLOAD_RETRY_HORIZON_S", 24 * 3600)
+# An `uploading` row and its concurrency slot are leased for this long, and the lease is renewed
+# every third of it while the upload is sent; a worker that stops renewing is presumed dead.
 UPLOAD_LEASE_S = envint("UPLOAD_LEASE_S", 300)
+# One upload request is over after this long whatever the remote does (httpx timeouts only bound
+# inactivity): a retryable timeout, ended before the lease could lapse.
+UPLOAD_ATTEMPT_DEADLINE_S = envfloat("UPLOAD_ATTEMPT_DEADLINE_S", 240.0)
+# The deadline is checked between network operations, each bounded by YONYOU_TIMEOUT_S.
+if not 0 < UPLOAD_ATTEMPT_DEADLINE_S < UPLOAD_LEASE_S - YONYOU_TIMEOUT_S:
+    raise ImproperlyConfigured(
+        f"UPLOAD_ATTEMPT_DEADLINE_S ({UPLOAD_ATTEMPT_DEADLINE_S}) must be above 0 and below UPLOAD_LEASE_S "
+        f"({UPLOAD_LEASE_S}) minus YONYOU_TIMEOUT_S ({YONYOU_TIMEOUT_S})"
+    )
+# After an upload call timed out, its concurrency slot stays taken this long: Yonyou may still be
+# working on the abandoned call, and the cap must hold as Yonyou sees it.
+UPLOAD_ABANDONED_CALL_S = envfloat("UPLOAD_ABANDONED_CALL_S", 60.0)
 # A `pending` row whose task was enqueued this long ago without running is enqueued again.
 UPLOAD_PENDING_STALE_S = envint("UPLOAD_PENDING_STALE_S", 300)
+# A staging file of a request body nobody has written to for this long is swept (every minute):
+# its request died with its process. Live requests remove their own when they end.
+UPLOAD_STAGING_MAX_AGE_S = envint("UPLOAD_STAGING_MAX_AGE_S", 600)
 # Local copies of successful uploads older than this are deleted; 0 keeps them forever.
 UPLOAD_LOCAL_RETENTION_DAYS = envint("UPLOAD_LOCAL_RETENTION_DAYS", 0)
 
@@ -516,3 +574,48 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 
 # --- Scheduler (alerts/) ----------------------------------------------------------------------
 JOB_RUN_RETENTION_DAYS = envint("JOB_RUN_RETENTION_DAYS", 90)
+
+# --- Projects (projects/): the remote project system and its cache ------------------------------
+# One source by default (the sandbox under `make run`); more as JSON {"name": {"url", "api_key"}}.
+PROJECTS_REMOTE_URL = env("PROJECTS_REMOTE_URL", f"{_SANDBOX_ORIGIN}/pm-api/v1")
+PROJECTS_REMOTE_API_KEY = env("PROJECTS_REMOTE_API_KEY", "yunqiao-sandbox-pm-key")
+
+
+def _project_sources() -> dict[str, dict[str, str]]:
+    import json
+
+    sources = {"main": {"url": PROJECTS_REMOTE_URL, "api_key": PROJECTS_REMOTE_API_KEY}}
+    raw = env("PROJECTS_EXTRA_SOURCES")
+    if raw:
+        try:
+            extra = json.loads(raw)
+            if not isinstance(extra, dict) or not all(
+                isinstance(value, dict) and value.get("url") for value in extra.values()
+            ):
+                raise ValueError
+        except ValueError:
+            raise ImproperlyConfigured(
+                'PROJECTS_EXTRA_SOURCES must be JSON like {"name": {"url": "...", "api_key": "..."}}'
+            ) from None
+        sources.update(
+            {name: {"url": value["url"], "api_key": value.get("api_key", "")} for name, value in extra.items()}
+        )
+    return sources
+
+
+PROJECTS_SOURCES = _project_sources()
+# The sync job reads the remote with these timeouts; a customer's or staff read waits less, then
+# answers from the cache (stale) instead.
+PROJECTS_REMOTE_TIMEOUT_S = envfloat("PROJECTS_REMOTE_TIMEOUT_S", 10.0)
+PROJECTS_READ_TIMEOUT_S = envfloat("PROJECTS_READ_TIMEOUT_S", 3.0)
+PROJECTS_LIST_PAGE_SIZE = envint("PROJECTS_LIST_PAGE_SIZE", 500)
+PROJECTS_FETCH_CONCURRENCY = envint("PROJECTS_FETCH_CONCURRENCY", 4)
+PROJECTS_SYNC_CRON = env("PROJECTS_SYNC_CRON", "*/15 * * * *")
+# The first run after this daily time (local) is a full pass that also finds deleted projects.
+PROJECTS_FULL_SYNC_HOUR = envint("PROJECTS_FULL_SYNC_HOUR", 1)
+# Incremental runs ask for changes since the last cursor minus this overlap (clock skew).
+PROJECTS_SYNC_OVERLAP_S = envint("PROJECTS_SYNC_OVERLAP_S", 120)
+# Cached projects deleted remotely, or not fetched for this long, are removed by the 02:00 job.
+PROJECTS_CACHE_RETENTION_DAYS = envint("PROJECTS_CACHE_RETENTION_DAYS", 30)
+PROJECTS_LINK_MAX_AGE_DAYS = envint("PROJECTS_LINK_MAX_AGE_DAYS", 90)
+PROJECTS_LINK_DEFAULT_AGE_DAYS = envint("PROJECTS_LINK_DEFAULT_AGE_DAYS", 30)

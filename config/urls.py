@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -15,7 +16,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/health", views.health, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # A page for people: signed out, the browser goes to the sign-in page rather than a bare 401.
+    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")), name="swagger-ui"),
     path("i18n/", include("django.conf.urls.i18n")),
     # Each app owns its URLs (pages and API) in its own urls.py.
     path("", include("uploads.urls")),

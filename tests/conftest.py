@@ -259,3 +259,101 @@ def sandbox(sandbox_server, settings):
     cache.delete_many(tokens)
     yield sandbox_server
     cache.delete_many(tokens)
+
+
+# --- An S3-compatible object store: moto's server mode, a real HTTP endpoint in its own process --
+
+
+class ObjectStoreServer:
+    """A running moto server: its endpoint, the credentials it accepts, and a boto3 client."""
+
+    access_key = "testing"
+    secret_key = "testing"
+    region = "us-east-1"
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+        )
+
+    def env(self, bucket: str) -> dict[str, str]:
+        """The settings (as environment) of a child process storing into `bucket`."""
+        return {
+            "STORAGE_S3_BUCKET": bucket,
+            "STORAGE_S3_ENDPOINT_URL": self.url,
+            "STORAGE_S3_REGION": self.region,
+            "STORAGE_S3_ACCESS_KEY_ID": self.access_key,
+            "STORAGE_S3_SECRET_ACCESS_KEY": self.secret_key,
+            "STORAGE_S3_ADDRESSING_STYLE": "path",
+        }
+
+    def storages(self, bucket: str) -> dict:
+        """settings.STORAGES for this process, as config/settings.py builds it from `env(bucket)`."""
+        from botocore.config import Config
+
+        options = {
+            "bucket_name": bucket,
+            "endpoint_url": self.url,
+            "region_name": self.region,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "default_acl": None,
+            "file_overwrite": True,
+            "client_config": Config(
+                s3={"addressing_style": "path"},
+                signature_version="s3v4",
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        }
+        return {**settings.STORAGES, "uploads": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}}
+
+
+@pytest.fixture(scope="session")
+def object_store_server(tmp_path_factory):
+    """One moto S3 server for the session, on a free port (started only by tests that need it)."""
+    port = free_port()
+    log_dir = tmp_path_factory.mktemp("moto")
+    log = open(log_dir / "moto.log", "wb")  # noqa: SIM115 (closed at teardown)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = ObjectStoreServer(f"http://127.0.0.1:{port}")
+
+    def answers():
+        if process.poll() is not None:
+            raise AssertionError(f"moto exited with {process.returncode}; see {log_dir / 'moto.log'}")
+        try:
+            server.client().list_buckets()
+        except Exception:
+            return False
+        return True
+
+    wait_until(answers, timeout_s=30, message="the moto S3 server to answer")
+    yield server
+    stop_process(process)
+    log.close()
+
+
+@pytest.fixture
+def object_store(object_store_server, settings):
+    """Stored files go to a fresh bucket of the moto server for this test; yields (server, bucket)."""
+    import uuid
+
+    bucket = f"yunqiao-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    object_store_server.client().create_bucket(Bucket=bucket)
+    settings.STORAGES = object_store_server.storages(bucket)
+    yield object_store_server, bucket

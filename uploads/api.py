@@ -1,5 +1,6 @@
 """The uploads API: thin views over `services`, `selectors` and `export`, in the seed's shapes."""
 
+import logging
 import math
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from config.throttling import UPLOAD_THROTTLES
 from uploads import access, export, files, links, selectors, services
 from uploads.filters import UploadRecordFilter
 from uploads.models import DocType, UploadRecord, UploadStatus
+
+logger = logging.getLogger(__name__)
 
 # Multipart overhead allowance on top of the files themselves.
 FORM_OVERHEAD = 1024 * 1024
@@ -82,6 +85,9 @@ def record_body(record: UploadRecord) -> dict:
         "error_code": record.error_code,
         "error_message": record.error_message,
         "retry_count": record.retry_count,
+        "attempts": record.attempts,
+        "next_attempt_at": record.next_attempt_at.isoformat() if record.next_attempt_at else None,
+        "gives_up_at": record.gives_up_at.isoformat() if record.gives_up_at else None,
         "yonyou_file_id": record.yonyou_file_id,
     }
 
@@ -109,6 +115,9 @@ def upload_from_request(request) -> tuple[int, dict]:
         )
     except services.UploadRejected as rejection:
         return 400, error_body(rejection.code, rejection.message, rejection.errors)
+    except files.StoredFileUnavailable:
+        logger.exception("object store unavailable, upload refused")
+        return 503, error_body("storage_unavailable", _("照片暂时无法保存，请稍后重试"))
     return 200, accepted_body(records)
 
 
@@ -125,10 +134,20 @@ class UploadView(APIView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = UPLOAD_THROTTLES
 
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            files.discard_staging(request)
+
     def initial(self, request, *args, **kwargs):
         # Before authentication: session auth's CSRF check would read the whole body first.
         if request_too_large(request._request):
             raise PayloadTooLarge(too_large_message())
+        try:
+            access.authorise_before_body(request._request)
+        except access.NoAccess as refusal:
+            raise exceptions.PermissionDenied(str(refusal)) from None
         files.use_staging_handlers(request._request)
         super().initial(request, *args, **kwargs)
 
@@ -152,6 +171,7 @@ class UploadView(APIView):
             400: OpenApiTypes.OBJECT,
             403: OpenApiTypes.OBJECT,
             413: OpenApiTypes.OBJECT,
+            503: OpenApiTypes.OBJECT,
         },
     )
     def post(self, request):

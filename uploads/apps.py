@@ -11,3 +11,14 @@ class UploadsConfig(AppConfig):
     group_permissions = {
         "staff": ["view_uploadrecord", "change_uploadrecord", "delete_uploadrecord", "create_upload_link"],
     }
+
+    def ready(self) -> None:
+        from django.utils import timezone
+        from django_q.signals import post_spawn
+
+        # When this process (a cluster's, whose workers inherit or repeat it) set Django up.
+        self.started_at = timezone.now()
+
+        from uploads import tasks
+
+        post_spawn.connect(tasks.take_back_on_worker_start, dispatch_uid="uploads.take_back_on_worker_start")

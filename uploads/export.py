@@ -101,8 +101,8 @@ def _add_image(zf: zipfile.ZipFile, pipe: _Pipe, record: UploadRecord) -> Iterat
     if record.local_file_deleted_at is not None:
         return
     try:
-        source = open(files.absolute_path(record.local_file_path), "rb")  # noqa: SIM115 (closed below)
-    except OSError:
+        source = files.open_stored(record.local_file_path)
+    except OSError:  # also StoredFileUnavailable
         return  # purged or lost: the row is still listed in the workbook
     with source:
         info = zipfile.ZipInfo(f"images/{record.file_name}", timezone.localtime(record.upload_time).timetuple()[:6])

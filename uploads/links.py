@@ -59,10 +59,8 @@ def create_link(*, business_id: str, doc_number: str, doc_type: str, max_age_s: 
     )
 
 
-def verify(signature: str | None, *, business_id: str, doc_number: str | None = None, doc_type: str | None = None):
-    """The link's document when `signature` is valid, unexpired and for this document, else InvalidLink.
-
-    History only knows the business_id, so doc_number/doc_type are compared only when given."""
+def verify_signature(signature: str | None) -> dict:
+    """The signed payload when `signature` is genuine and unexpired, whatever its document."""
     if not signature:
         raise InvalidLink("missing")
     try:
@@ -71,6 +69,14 @@ def verify(signature: str | None, *, business_id: str, doc_number: str | None = 
         raise InvalidLink("forged") from None
     if not isinstance(payload, dict) or int(payload.get("e", 0)) < time.time():
         raise InvalidLink("expired")
+    return payload
+
+
+def verify(signature: str | None, *, business_id: str, doc_number: str | None = None, doc_type: str | None = None):
+    """The link's document when `signature` is valid, unexpired and for this document, else InvalidLink.
+
+    History only knows the business_id, so doc_number/doc_type are compared only when given."""
+    payload = verify_signature(signature)
     if payload.get("b") != business_id:
         raise InvalidLink("other document")
     if doc_number is not None and payload.get("n") != doc_number:

@@ -28,7 +28,8 @@ class UploadRecord(models.Model):
     """One photo of one business document: safe on local disk first, then sent to Yonyou.
 
     pending → uploading → success | failed. A retryable failure puts the row back to pending with
-    `next_attempt_at` in the future; every transition is a guarded UPDATE in `services`.
+    `next_attempt_at` in the future (until `gives_up_at`); every transition is a guarded UPDATE in
+    `services.states`.
     """
 
     business_id = models.CharField(_("业务单据ID"), max_length=50, db_index=True)
@@ -59,11 +60,15 @@ class UploadRecord(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    # When transient failures stop being retried: UPLOAD_RETRY_HORIZON_S after the first one.
+    gives_up_at = models.DateTimeField(_("放弃重试时间"), null=True, blank=True)
     # Scheduling: when the row next needs a task (NULL = a task is on its way or none is needed).
     next_attempt_at = models.DateTimeField(_("下次尝试时间"), null=True, blank=True, db_index=True)
     enqueued_at = models.DateTimeField(_("入队时间"), null=True, blank=True)
-    # The lease of the worker that moved the row to `uploading`.
+    # The lease of the worker that moved the row to `uploading`, and who that worker is
+    # ("host:pid"), so that a restarted cluster can take back the rows of its dead workers at once.
     lease_token = models.CharField(max_length=32, null=True, blank=True)
+    lease_holder = models.CharField(max_length=100, null=True, blank=True)
     lease_expires_at = models.DateTimeField(_("租约到期"), null=True, blank=True)
     last_attempt_ms = models.PositiveIntegerField(_("上次耗时(毫秒)"), null=True, blank=True)
 
@@ -101,6 +106,7 @@ class UploadSlot(models.Model):
 
     number = models.PositiveIntegerField(primary_key=True)
     holder_token = models.CharField(max_length=32, null=True, blank=True)
+    holder = models.CharField(max_length=100, null=True, blank=True)  # "host:pid" of the worker
     record_id = models.BigIntegerField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
 

@@ -3,11 +3,12 @@
 import datetime
 from collections import defaultdict
 
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from uploads.models import UploadRecord, UploadStatus
+from yonyou.errors import TOKEN_ERROR_CODES
 
 # A document has a handful of photos; the cap only protects the page from a runaway document.
 HISTORY_LIMIT = 200
@@ -63,3 +64,16 @@ def daily_counts(days: int = 30, queryset=None) -> list[dict]:
         counts = {status: per_day[day].get(status, 0) for status in UploadStatus.values}
         series.append({"date": day, "total": sum(counts.values()), **counts})
     return series
+
+
+def last_erp_success() -> datetime.datetime | None:
+    """When a photo last reached the ERP (deleted records count: the call itself succeeded)."""
+    return UploadRecord.objects.filter(status=UploadStatus.SUCCESS).aggregate(at=Max("succeeded_at"))["at"]
+
+
+def first_token_failure(*, after: datetime.datetime | None) -> datetime.datetime | None:
+    """When an upload first failed for want of a Yonyou token after `after` (ever, when None)."""
+    failures = UploadRecord.objects.filter(error_code__in=TOKEN_ERROR_CODES)
+    if after is not None:
+        failures = failures.filter(updated_at__gt=after)
+    return failures.aggregate(at=Min("updated_at"))["at"]

@@ -1,6 +1,10 @@
 """django-q2 entry points: thin, they take ids and call services."""
 
+import logging
+
 from uploads import services
+
+logger = logging.getLogger(__name__)
 
 
 def upload_record(record_id: int) -> str:
@@ -9,6 +13,18 @@ def upload_record(record_id: int) -> str:
 
 
 def enqueue_uploads(record_ids: list[int]) -> int:
-    """Fan out: one upload task per accepted file, so they run in parallel (up to the cap)."""
-    services.enqueue_uploads(record_ids)
+    """Fan out a request's files: one upload task each for the others, and the first one uploaded
+    here at once, so a 10-file request starts as soon as a single file would."""
+    services.fan_out_uploads(record_ids)
     return len(record_ids)
+
+
+def take_back_on_worker_start(sender=None, **kwargs) -> None:
+    """django-q2 `post_spawn`, in every worker process it starts: recovery in seconds after a
+    restart or a worker's death, instead of after UPLOAD_LEASE_S / UPLOAD_PENDING_STALE_S."""
+    from django.apps import apps
+
+    try:
+        services.take_back_from_dead_workers(enqueued_before=apps.get_app_config("uploads").started_at)
+    except Exception:  # a worker must start even if this fails; the periodic sweep remains
+        logger.exception("could not take back uploads of dead workers")

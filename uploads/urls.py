@@ -8,6 +8,7 @@ urlpatterns = [
     # Pages
     path("uploads/", views.upload_page, name="upload-page"),
     path("uploads/history/<str:business_id>/", views.history_page, name="history-page"),
+    path("uploads/photos/<int:record_id>/", views.record_photo, name="record-photo"),
     # API (the seed's paths)
     path("api/upload", api.UploadView.as_view(), name="api-upload"),
     path("api/upload-links", api.UploadLinkView.as_view(), name="api-upload-links"),

@@ -90,9 +90,18 @@ class YonyouClient:
     # --- operations ---------------------------------------------------------------------------
 
     def upload_attachment(
-        self, *, business_type: str, business_id: str, file_name: str, fileobj: BinaryIO
+        self,
+        *,
+        business_type: str,
+        business_id: str,
+        file_name: str,
+        fileobj: BinaryIO,
+        deadline: float | None = None,
     ) -> UploadedFile:
-        """Upload one file to a business document's attachments; the bytes are streamed."""
+        """Upload one file to a business document's attachments; the bytes are streamed.
+
+        `deadline` (a `time.monotonic()` value) bounds the whole call, sending and waiting included:
+        past it the call ends with a retryable `timeout`, however slowly the remote reads or answers."""
         start = fileobj.tell()
 
         def send(token: str) -> httpx.Response:
@@ -100,18 +109,19 @@ class YonyouClient:
             return self._send(
                 "POST",
                 settings.YONYOU_GATEWAY_URL + UPLOAD_PATH,
+                deadline=deadline,
                 params={"access_token": token, "businessType": business_type, "businessId": business_id},
                 files={"files": (file_name, fileobj, "application/octet-stream")},
             )
 
         data = self._business_call("upload", send)
-        try:
-            item = data["data"][0]
-            return UploadedFile(
-                file_id=str(item["id"]), file_name=item.get("fileName", file_name), size=item.get("fileSize")
-            )
-        except (KeyError, IndexError, TypeError):
-            raise RetryableError(errors.BAD_RESPONSE, "upload answer carries no file id") from None
+        items = data.get("data") if isinstance(data, dict) else None
+        item = items[0] if isinstance(items, list) and items else None
+        if not _is_file_item(item):
+            raise RetryableError(errors.BAD_RESPONSE, "upload answer carries no file id")
+        return UploadedFile(
+            file_id=str(item["id"]), file_name=item.get("fileName", file_name), size=item.get("fileSize")
+        )
 
     def list_attachments(self, *, business_type: str, business_id: str, bill_code: str = "") -> list[Attachment]:
         """The attachments already on a business document (to avoid uploading a copy twice)."""
@@ -122,8 +132,14 @@ class YonyouClient:
                 "POST", settings.YONYOU_GATEWAY_URL + ATTACHMENTS_PATH, params={"access_token": token}, json=body
             )
 
-        data = self._business_call("list_attachments", send) or []
-        # Assumed answer shape: a list of {"id", "fileName", "fileSize", "downloadUrl"}.
+        data = self._business_call("list_attachments", send)
+        if data is None:
+            data = []
+        # Assumed answer shape: a list of {"id", "fileName", "fileSize", "downloadUrl"}. Anything
+        # else is a typed error: a caller deciding "not there yet" from a misread answer would
+        # upload a duplicate, and an untyped crash would fail the upload for good.
+        if not isinstance(data, list) or not all(_is_file_item(item) for item in data):
+            raise RetryableError(errors.BAD_RESPONSE, "attachment list answer is not a list of files")
         return [
             Attachment(
                 file_id=str(item.get("id")),
@@ -156,14 +172,17 @@ class YonyouClient:
 
         data = self._business_call("list_documents", send)
         try:
+            records = data.get("recordList") or []
+            if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+                raise TypeError("recordList is not a list of records")
             return DocumentPage(
                 page_index=int(data["pageIndex"]),
                 page_size=int(data["pageSize"]),
                 page_count=int(data["pageCount"]),
                 record_count=int(data["recordCount"]),
-                records=list(data.get("recordList") or []),
+                records=records,
             )
-        except (KeyError, TypeError, ValueError):
+        except (AttributeError, KeyError, TypeError, ValueError):
             raise RetryableError(errors.BAD_RESPONSE, "document list answer is not a page") from None
 
     # --- access token -------------------------------------------------------------------------
@@ -205,8 +224,11 @@ class YonyouClient:
                 errors.AUTH_REJECTED, f"Yonyou refused the app credentials ({code}): {payload.get('message', '')}"
             )
         data = payload.get("data") or {}
-        token, expire_s = data.get("access_token"), int(data.get("expire") or 0)
-        if not token or expire_s <= 0:
+        try:
+            token, expire_s = data.get("access_token"), int(data.get("expire") or 0)
+        except (AttributeError, TypeError, ValueError):
+            token, expire_s = None, 0
+        if not token or not isinstance(token, str) or expire_s <= 0:
             raise RetryableError(errors.TOKEN_REFRESH_FAILED, "token answer carries no token")
         # Cached until shortly before Yonyou expires it, so no caller ever uses a dying token.
         ttl = max(1, expire_s - settings.YONYOU_TOKEN_REFRESH_MARGIN_S)
@@ -278,13 +300,19 @@ class YonyouClient:
             raise RetryableError(errors.BAD_RESPONSE, "Yonyou answered with JSON that is not an object")
         return payload
 
-    def _send(self, method: str, url: str, *, operation: str = "", **kwargs) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, *, operation: str = "", deadline: float | None = None, **kwargs
+    ) -> httpx.Response:
         path = httpx.URL(url).path  # logged without the query: it carries the token
         headers = {"X-Request-ID": request_id_var.get() or task_id_var.get() or ""}
         started = time.monotonic()
         status: int | str = "error"
         try:
-            response = self._client().request(method, url, headers=headers, timeout=_timeout(), **kwargs)
+            client = self._client()
+            request = client.build_request(method, url, headers=headers, timeout=_timeout(), **kwargs)
+            if deadline is not None:
+                _bound_by_deadline(request, deadline)
+            response = client.send(request)
             status = response.status_code
             return response
         except httpx.TimeoutException:
@@ -327,9 +355,55 @@ def _token_cache_errors():
         ) from None
 
 
+def _is_file_item(item: Any) -> bool:
+    """A file as Yonyou describes one: an object with a non-empty id."""
+    return isinstance(item, dict) and item.get("id") not in (None, "")
+
+
 def _timeout() -> httpx.Timeout:
     read = settings.YONYOU_TIMEOUT_S
     return httpx.Timeout(read, connect=min(settings.YONYOU_CONNECT_TIMEOUT_S, read), write=read, pool=read)
+
+
+class _DeadlineBody(httpx.SyncByteStream):
+    """A request body that keeps the request's timeouts within what is left before `deadline`.
+
+    httpx timeouts bound each network operation, not the call: an upload trickling out, or a
+    remote slow to answer, could run far past any lease. The body stops at the first chunk past
+    the deadline, and httpcore reads the request's timeout mapping again before it waits for the
+    answer, so that wait gets only what is left. A single stuck write can still take one write
+    timeout (YONYOU_TIMEOUT_S) past the deadline; settings keep deadline + that below the lease."""
+
+    def __init__(self, stream, timeouts: dict, deadline: float):
+        self.stream = stream
+        self.timeouts = timeouts
+        self.limits = dict(timeouts)
+        self.deadline = deadline
+
+    def _shrink(self) -> None:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise httpx.WriteTimeout("the call's deadline passed while its body was sent")
+        for name, limit in self.limits.items():
+            self.timeouts[name] = remaining if limit is None else min(limit, remaining)
+
+    def __iter__(self):
+        for chunk in self.stream:
+            self._shrink()
+            yield chunk
+        self._shrink()  # the wait for the answer gets only what is left
+
+    def close(self) -> None:
+        close = getattr(self.stream, "close", None)
+        if close is not None:
+            close()
+
+
+def _bound_by_deadline(request: httpx.Request, deadline: float) -> None:
+    timeouts = request.extensions["timeout"]
+    body = _DeadlineBody(request.stream, timeouts, deadline)
+    body._shrink()
+    request.stream = body
 
 
 def _retry_after(response: httpx.Response) -> float | None:

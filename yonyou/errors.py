@@ -36,3 +36,5 @@ RATE_LIMITED = "rate_limited"
 TOKEN_REFRESH_FAILED = "token_refresh_failed"
 AUTH_REJECTED = "auth_rejected"
 BAD_RESPONSE = "bad_response"
+# The codes meaning "no usable access token": every call fails until the credentials work again.
+TOKEN_ERROR_CODES = (TOKEN_REFRESH_FAILED, AUTH_REJECTED)

@@ -3,7 +3,8 @@
 `job_failed`: the job's latest finished run (skips aside) failed or timed out; resolved by its
 next success. `job_not_running`: the job has an enabled schedule, a fire time passed more than its
 SLA plus a grace ago, and no run succeeded since that fire time (the cluster is down, the
-schedule is stuck, or every run fails). Both are evaluated by `check_system_alerts`; if the whole
+schedule is stuck, or every run fails). Both are evaluated by `check_system_alerts` (declared
+through `alerts/alert_rules.py`, like an app's rules); if the whole
 cluster is down nothing in it runs, which an outside monitor of `/metrics` has to catch.
 """
 
@@ -34,6 +35,7 @@ JOB_FAILED = declare_rule(
     category="检查",
     advice=gettext_lazy("打开定时任务页面查看错误，修复后点“立即运行”；成功一次即自动恢复"),
     reads=["alerts_jobrun"],
+    evaluate=lambda now: failed_jobs(),
 )
 JOB_NOT_RUNNING = declare_rule(
     id="job_not_running",
@@ -42,6 +44,7 @@ JOB_NOT_RUNNING = declare_rule(
     category="检查",
     advice=gettext_lazy("检查工作集群（qcluster）是否在运行、任务是否被停用或一直失败"),
     reads=["alerts_jobrun", "alerts_jobstats", "alerts_scheduledjob"],
+    evaluate=lambda now: jobs_not_running(now=now),
 )
 
 

@@ -1,11 +1,13 @@
-"""Scheduled jobs of alerting (registered through `alerts/jobs.py`). Importing this module also
-declares the system rules (dead-man and first rules), so every process knows them."""
+"""Scheduled jobs of alerting (registered through `alerts/jobs.py`). The rules they evaluate are
+declared by each app's `alert_rules.py` (the dead-man's switch by `alerts/alert_rules.py`),
+autodiscovered when the alerts app is ready."""
 
 from django.utils import timezone
 
-from alerts.alerting import deadman, dispatch, escalation, first_rules
+from alerts.alerting import dispatch, escalation
 from alerts.alerting.lifecycle import evaluate_rule
 from alerts.alerting.messages import in_site_language
+from alerts.alerting.rules import evaluated_rules
 from alerts.registry import job
 
 
@@ -34,16 +36,10 @@ def check_system_alerts() -> dict:
 
 @in_site_language
 def evaluate_system_rules(*, now) -> dict:
-    """One evaluation of every system rule over the full set of keys still true."""
-    sets = {
-        deadman.JOB_FAILED.id: deadman.failed_jobs(),
-        deadman.JOB_NOT_RUNNING.id: deadman.jobs_not_running(now),
-        first_rules.UPLOAD_FAILED.id: first_rules.failed_uploads(),
-        first_rules.SYNC_DAY_FAILED.id: first_rules.failed_sync_days(),
-        first_rules.SYNC_BATCH_FAILED.id: first_rules.failed_sync_batches(),
-        first_rules.YONYOU_TOKEN_FAILING.id: first_rules.token_failing(now),
+    """One evaluation of every rule declared with its query, over the full set of keys still true."""
+    return {
+        rule.id: evaluate_rule(rule=rule.id, firing=rule.evaluate(now), now=now).as_dict() for rule in evaluated_rules()
     }
-    return {rule: evaluate_rule(rule=rule, firing=firing, now=now).as_dict() for rule, firing in sets.items()}
 
 
 @job(

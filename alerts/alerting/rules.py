@@ -1,6 +1,13 @@
 """The rule registry: every alert rule is declared once with `declare_rule(...)`, next to the
 code that evaluates it.
 
+Apps declare their rules in `<app>/alert_rules.py`, next to their selectors; those modules are
+imported by `autodiscover()` (called from `AlertsConfig.ready`), so alerting never imports the
+apps it serves. A rule declared with `evaluate=` (its set-based query: `now` in, the `Firing` of
+every key still true out) is evaluated every minute by `check_system_alerts`; a rule without one is
+evaluated by its own job or raised from code. Declarations open their module, so `evaluate` is
+usually a lambda calling a query defined further down.
+
 A rule says what it is (name, severity, category, what to do) and where its data comes from: the
 job that evaluates it (whose declared `reads` are the rule's tables) or, for rules raised from
 code, the tables directly. Inhibition follows from those tables: a rule declaring
@@ -13,11 +20,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 
 from alerts import registry
 from alerts.alerting.models import Severity
+
+if TYPE_CHECKING:
+    from alerts.alerting.lifecycle import Firing
+
+# A rule's query: given the evaluation time, every key for which the rule holds now.
+RuleQuery = Callable[[datetime], Iterable["Firing"]]
 
 
 class UnknownRule(LookupError):
@@ -40,6 +55,7 @@ class Rule:
     reads: tuple[str, ...] = ()
     stale_tables_while_firing: Callable[[], Iterable[str]] | None = None
     inhibit_equal: tuple[str, ...] = ()
+    evaluate: RuleQuery | None = None
     extra: dict = field(default_factory=dict)
 
     def tables_read(self) -> frozenset[str]:
@@ -69,6 +85,7 @@ def declare_rule(
     reads: Iterable[str] = (),
     stale_tables_while_firing: Callable[[], Iterable[str]] | None = None,
     inhibit_equal: Iterable[str] = (),
+    evaluate: RuleQuery | None = None,
 ) -> Rule:
     """Declare (or re-declare, on re-import) an alert rule and return it."""
     if not id or not id.isascii() or not id.replace("_", "").isalnum():
@@ -89,6 +106,7 @@ def declare_rule(
         reads=tuple(reads),
         stale_tables_while_firing=stale_tables_while_firing,
         inhibit_equal=tuple(inhibit_equal),
+        evaluate=evaluate,
     )
     with _lock:
         _rules[id] = rule
@@ -104,6 +122,11 @@ def get_rule(rule_id: str) -> Rule:
 
 def all_rules() -> list[Rule]:
     return sorted(_rules.values(), key=lambda rule: rule.id)
+
+
+def evaluated_rules() -> list[Rule]:
+    """The rules carrying their own query, evaluated together by `check_system_alerts`."""
+    return [rule for rule in all_rules() if rule.evaluate is not None]
 
 
 def forget_rule(rule_id: str) -> None:
@@ -122,3 +145,10 @@ def inhibitors_of(rule: Rule) -> list[Rule]:
         for source in all_rules()
         if source.id != rule.id and source.stale_tables_while_firing and source.stale_tables() & reads
     ]
+
+
+def autodiscover() -> None:
+    """Import every installed app's `alert_rules` module, which declares its rules."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("alert_rules")

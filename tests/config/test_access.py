@@ -15,6 +15,11 @@ PUBLIC_URLS = {
     "admin/login/",
     "admin/logout/",
     "i18n/setlang/",
+    # Customer links: the signed token in the path or query is the authorisation; an invalid,
+    # expired or revoked one gets a page or answer saying so and no project data.
+    "api/projects/1/verify-access",
+    "p/x/",
+    "p/x/refresh",
 }
 
 _GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?:[^()]|\([^()]*\))*\)")
@@ -126,3 +131,12 @@ def test_staff_group_holds_the_permissions_apps_declare():
     }
     assert declared
     assert declared <= granted
+
+
+@pytest.mark.django_db
+def test_api_docs_send_a_signed_out_browser_to_the_sign_in_page(client, field_user):
+    response = client.get("/api/docs/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/api/docs/"
+    client.force_login(field_user)
+    assert client.get("/api/docs/").status_code == 200

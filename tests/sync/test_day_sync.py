@@ -94,11 +94,15 @@ def test_a_day_being_synced_by_a_live_worker_is_not_synced_twice(sandbox):
 
 @pytest.mark.django_db
 def test_a_transient_page_failure_is_retried_and_the_day_succeeds(sandbox, settings):
-    settings.SYNC_PAGE_ATTEMPTS = 30
-    sandbox.faults(fail_rate=0.5, fail_status=503, records_per_day=10)
+    settings.SYNC_PAGE_ATTEMPTS = 3
+    settings.SYNC_PAGE_RETRY_BASE_S = 0
+    # Deterministic, not a 50% rate that may never fire: the next two page calls fail, so at least
+    # one page needs its retries (up to two) and still gets through within its three attempts.
+    sandbox.faults(fail_next=2, fail_status=503, records_per_day=10)
     result = services.sync_day(business_date=DAY)
     assert result.status == "success"
     assert SalesOrder.objects.count() == 10
+    assert sandbox.state()["faults"]["fail_next"] == 0, "both failures were met, and retried"
 
 
 @pytest.mark.django_db

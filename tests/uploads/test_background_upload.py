@@ -79,23 +79,56 @@ def test_retryable_failure_is_retried_later_with_backoff_then_succeeds(sandbox, 
 
 
 @pytest.mark.django_db
-def test_three_failures_mark_the_upload_failed_with_the_last_error_kept(sandbox, make_records):
+def test_transient_failures_keep_retrying_until_the_horizon_then_fail_with_the_last_error_kept(
+    sandbox, make_records, settings, caplog
+):
+    settings.UPLOAD_RETRY_HORIZON_S = 3600
+    settings.UPLOAD_RETRY_BASE_S = 30
+    settings.UPLOAD_RETRY_MAX_S = 7200
     record = make_records(1)[0]
     sandbox.faults(fail_rate=1, fail_status=502)
 
+    before = timezone.now()
     outcomes = []
-    for _ in range(3):
+    for _ in range(9):  # far more than the seed's three attempts
         outcomes.append(tasks.upload_record(record.pk))
         make_due(record)
 
-    assert outcomes == [UploadStatus.PENDING, UploadStatus.PENDING, UploadStatus.FAILED]
+    assert outcomes == [UploadStatus.PENDING] * 9, "a transient failure is never final before the horizon"
+    record = reload(record)
+    assert (record.attempts, record.retry_count) == (9, 9)
+    assert before + timedelta(seconds=3600) <= record.gives_up_at <= timezone.now() + timedelta(seconds=3600)
+    # The 9th backoff (up to 30 s · 2^8) reaches past the horizon: the last attempt is at the horizon.
+    UploadRecord.objects.filter(pk=record.pk).update(next_attempt_at=None)
+    assert tasks.upload_record(record.pk) == UploadStatus.PENDING
+    assert reload(record).next_attempt_at == record.gives_up_at
+
+    # Time travel: the horizon has passed.
+    UploadRecord.objects.filter(pk=record.pk).update(gives_up_at=timezone.now() - timedelta(seconds=1))
+    make_due(record)
+    with caplog.at_level("ERROR", logger="uploads"):
+        assert tasks.upload_record(record.pk) == UploadStatus.FAILED
+
     record = reload(record)
     assert record.status == UploadStatus.FAILED
     assert record.failed_at is not None
-    assert record.retry_count == 2  # as the seed: three attempts, two retries
     assert "502" in record.error_code or "502" in record.error_message
+    assert [r.getMessage() for r in caplog.records].count("upload failed for good") == 1, "the alert hook, once"
     assert tasks.upload_record(record.pk) == "skipped"
     assert sandbox.state()["files"] == []
+
+
+@pytest.mark.django_db
+def test_staff_retry_of_an_upload_given_up_on_starts_a_fresh_horizon(sandbox, make_records, settings):
+    settings.UPLOAD_RETRY_HORIZON_S = 0  # give up at the first transient failure
+    record = make_records(1)[0]
+    sandbox.faults(fail_rate=1, fail_status=503)
+    assert tasks.upload_record(record.pk) == UploadStatus.FAILED
+
+    settings.UPLOAD_RETRY_HORIZON_S = 3600
+    assert services.retry_failed([record.pk]) == 1
+    assert reload(record).gives_up_at is None
+    assert tasks.upload_record(record.pk) == UploadStatus.PENDING, "retried within the new horizon"
 
 
 @pytest.mark.django_db
@@ -342,5 +375,78 @@ def test_jobs_are_registered_with_the_scheduler_and_return_a_summary():
 
     ids = {spec.id for spec in registry.all_jobs()}
     assert {"recover_stalled_uploads", "purge_uploaded_local_copies"} <= ids
-    assert jobs.recover_stalled_uploads() == {"recovered_uploading": 0, "requeued_pending": 0, "dispatched": 0}
+    assert jobs.recover_stalled_uploads() == {
+        "recovered_uploading": 0,
+        "requeued_pending": 0,
+        "dispatched": 0,
+        "staging_removed": 0,
+    }
     assert jobs.purge_uploaded_local_copies() == {"purged": 0}
+
+
+@pytest.mark.django_db
+def test_retry_whose_attachment_check_gets_an_unknown_answer_shape_is_retried_not_failed(
+    sandbox, make_records, settings
+):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    record = make_records(1)[0]
+    sandbox.faults(fail_rate=1, fail_status=503)
+    assert tasks.upload_record(record.pk) == UploadStatus.PENDING
+    make_due(record)
+
+    class GatewayWithAnOddList(BaseHTTPRequestHandler):
+        """The attachment list answers `{"data": {...}}` instead of a list."""
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps({"code": "200", "data": {"data": {"id": "f1", "fileName": "x.jpg"}}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    gateway = ThreadingHTTPServer(("127.0.0.1", 0), GatewayWithAnOddList)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    settings.YONYOU_GATEWAY_URL = f"http://127.0.0.1:{gateway.server_address[1]}/iuap-api-gateway"
+    try:
+        outcome = tasks.upload_record(record.pk)
+    finally:
+        gateway.shutdown()
+        gateway.server_close()
+
+    assert outcome == UploadStatus.PENDING, "a misread answer is transient, not a verdict on the file"
+    assert reload(record).error_code == "bad_response"
+
+
+class HeldBroker:
+    """A broker that keeps what is enqueued, to see which tasks a task hands on."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def enqueue(self, task):
+        self.tasks.append(task)
+
+
+@pytest.mark.django_db
+def test_fan_out_of_a_ten_file_request_uploads_the_first_file_on_its_own_pickup(sandbox, make_records, monkeypatch):
+    import django_q.tasks
+
+    broker = HeldBroker()
+    monkeypatch.setattr(django_q.tasks, "get_broker", lambda *args, **kwargs: broker)
+    records = make_records(10)
+
+    tasks.enqueue_uploads([r.pk for r in records])
+
+    first, *others = records
+    assert reload(first).status == UploadStatus.SUCCESS, "no second trip through the broker for the first file"
+    assert len(sandbox.state()["files"]) == 1
+    assert len(broker.tasks) == 9, "one task for each other file"
+    assert {reload(r).status for r in others} == {UploadStatus.PENDING}

@@ -1,6 +1,7 @@
 """Staff: the admin (badges, statistics, chart, actions, soft delete, QR) and the admin API."""
 
 import io
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -118,6 +119,61 @@ def test_admin_prints_a_qr_code_for_the_document(staff_client, make_records):
     assert response.status_code == 200
     html = response.content.decode()
     assert "<svg" in html and "sig=" in html and record.doc_number in html
+
+
+@pytest.mark.django_db
+def test_admin_new_document_qr_form_signs_a_link_that_opens_the_upload_page(staff_client, client):
+    page = staff_client.get(CHANGELIST)
+    assert f'href="{CHANGELIST}qr/new/"' in page.content.decode() and "生成上传二维码" in page.content.decode()
+    assert "生成上传二维码" in staff_client.get(f"{CHANGELIST}qr/new/").content.decode()
+
+    response = staff_client.post(
+        f"{CHANGELIST}qr/new/",
+        {"business_id": "2000000000000000001", "doc_number": "SO-NEW-1", "doc_type": "转库", "valid_days": "2"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and html.count('class="yq-code"') == 1 and "<svg" in html
+    url = re.search(r'<a href="(http://testserver/uploads/\?[^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "business_id=2000000000000000001" in url and "SO-NEW-1" in client.get(url).content.decode()
+    assert not UploadRecord.objects.exists()  # a code is not an upload
+
+
+@pytest.mark.django_db
+def test_admin_new_document_qr_form_refuses_bad_input_in_chinese(staff_client):
+    response = staff_client.post(
+        f"{CHANGELIST}qr/new/", {"business_id": "１２３", "doc_number": "", "doc_type": "销售", "valid_days": "999"}
+    )
+    html = response.content.decode()
+    assert 'class="yq-code"' not in html
+    assert "业务单据ID必须为纯数字" in html and "该字段是必填项" in html and "最长 7 天" in html
+
+
+@pytest.mark.django_db
+def test_admin_qr_form_is_for_staff_only(client, field_user):
+    client.force_login(field_user)
+    response = client.get(f"{CHANGELIST}qr/new/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_admin_prints_one_code_per_selected_document_on_a_sheet(staff_client, make_records):
+    a1, a2 = make_records(2)
+    (b1,) = make_records(1, business_id="77", doc_number="SO-B")
+    response = staff_client.post(CHANGELIST, {"action": "print_qr_codes", "_selected_action": [a1.pk, a2.pk, b1.pk]})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('class="yq-code"') == 2 and "SO-B" in html and a1.doc_number in html
+    assert "size: A4" in html
+
+
+@pytest.mark.django_db
+def test_admin_shows_photo_previews_in_the_list_and_on_the_record(staff_client, make_records):
+    (record,) = make_records(1)
+    photo = f"/uploads/photos/{record.pk}/"
+    assert f'class="yq-thumb" src="{photo}"' in staff_client.get(CHANGELIST).content.decode()
+    page = staff_client.get(f"{CHANGELIST}{record.pk}/change/").content.decode()
+    assert f'<a href="{photo}" target="_blank"' in page and "上传人" in page and "二维码链接（未登录）" in page
+    assert staff_client.get(photo).status_code == 200
 
 
 @pytest.mark.django_db

@@ -1,10 +1,13 @@
 """POST /api/upload: who may upload, what is validated before anything is stored, what is stored."""
 
+import contextlib
 import hashlib
 import os
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from tests.uploads.conftest import jpeg_bytes, png_bytes
 from uploads import files, links
@@ -270,3 +273,40 @@ def test_receiving_an_oversize_file_stops_writing_it_past_the_limit_but_reports_
         assert os.path.getsize(received.temporary_file_path()) == settings.MAX_FILE_SIZE + 1
     finally:
         received.close()
+
+
+class BrokerAbortedWhileEnqueueing:
+    """A broker whose enqueue is cut short the way gunicorn aborts a worker stuck in a slow
+    call (SystemExit): the rows are already committed when it happens."""
+
+    def enqueue(self, task):
+        raise SystemExit(1)
+
+
+class BrokerDown:
+    def enqueue(self, task):
+        raise ConnectionError("broker unreachable")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("broker", [BrokerAbortedWhileEnqueueing, BrokerDown])
+@pytest.mark.parametrize("count", [1, 2])
+def test_enqueue_failure_after_commit_keeps_the_committed_upload_and_its_file(make_records, monkeypatch, broker, count):
+    import django_q.tasks
+
+    from uploads import services
+
+    monkeypatch.setattr(django_q.tasks, "get_broker", lambda *args, **kwargs: broker())
+
+    # Under SystemExit the worker is going away; what matters is what it leaves behind.
+    with contextlib.suppress(SystemExit):
+        make_records(count)
+
+    records = list(UploadRecord.objects.all())
+    assert len(records) == count and {r.status for r in records} == {UploadStatus.PENDING}
+    for record in records:
+        assert files.absolute_path(record.local_file_path).exists(), "a committed upload keeps its file"
+    # Left for the recovery sweep: once pending too long, it is dispatched again.
+    UploadRecord.objects.update(enqueued_at=timezone.now() - timedelta(hours=1))
+    monkeypatch.undo()
+    assert services.requeue_stalled_uploads()["requeued_pending"] == count

@@ -45,6 +45,7 @@ DEFAULT_FAULTS = {
     "mutate_rate": 0.0,
     "oversized_codes": [],
     "max_file_bytes": 200 * 1024 * 1024,
+    "slow_read_ms": 0,
     **messaging.default_faults(),
 }
 FAULT_STATUSES = {500, 502, 503, 429, 401}
@@ -81,25 +82,42 @@ class SandboxState:
 
     @property
     def _state_file(self) -> Path:
+        """Tokens (few, rewritten whole when one is issued or expired)."""
         return self.root / "state.json"
+
+    @property
+    def _files_journal(self) -> Path:
+        """Received files, one JSON line each, appended: an upload costs one line, not a rewrite
+        of every file received before it."""
+        return self.root / "files.jsonl"
 
     def _load(self) -> None:
         if self._state_file.exists():
             saved = json.loads(self._state_file.read_text())
-            self.files = saved.get("files", [])
+            self.files = saved.get("files", [])  # a state file written before the journal
             self.tokens = saved.get("tokens", {})
             self.tokens_issued = saved.get("tokens_issued", 0)
+        if self.files and not self._files_journal.exists():
+            self._files_journal.write_text("".join(json.dumps(f, ensure_ascii=False) + "\n" for f in self.files))
+            self.files = []
+        if self._files_journal.exists():
+            with self._files_journal.open(encoding="utf-8") as journal:
+                for line in journal:
+                    if line.endswith("\n"):  # a line cut by a crash was never acknowledged
+                        self.files.append(json.loads(line))
 
     def save(self) -> None:
+        """Write the tokens; files are journalled by `add_files`."""
         with self.lock:
             tmp = self._state_file.with_suffix(".tmp")
-            tmp.write_text(
-                json.dumps(
-                    {"files": self.files, "tokens": self.tokens, "tokens_issued": self.tokens_issued},
-                    ensure_ascii=False,
-                )
-            )
+            tmp.write_text(json.dumps({"tokens": self.tokens, "tokens_issued": self.tokens_issued}, ensure_ascii=False))
             tmp.replace(self._state_file)
+
+    def add_files(self, received: list[dict]) -> None:
+        with self.lock:
+            with self._files_journal.open("a", encoding="utf-8") as journal:
+                journal.write("".join(json.dumps(f, ensure_ascii=False) + "\n" for f in received))
+            self.files.extend(received)
 
     def reset(self) -> None:
         with self.lock:
@@ -112,6 +130,7 @@ class SandboxState:
             self.messaging.reset()
             shutil.rmtree(self.files_dir, ignore_errors=True)
             self.files_dir.mkdir(parents=True, exist_ok=True)
+            self._files_journal.unlink(missing_ok=True)
             self.save()
 
     # --- faults -------------------------------------------------------------------------------
@@ -184,6 +203,10 @@ class SandboxState:
             }
 
 
+class TruncatedBody(Exception):
+    """The client stopped sending before the body it announced was complete (a cut connection)."""
+
+
 class Request:
     """What a route handler sees: the parsed URL and a body it may read once."""
 
@@ -197,12 +220,16 @@ class Request:
         self._consumed = False
 
     def chunks(self) -> Iterator[bytes]:
-        """The body, streamed: Content-Length or chunked transfer encoding."""
+        """The body, streamed: Content-Length or chunked transfer encoding. Raises TruncatedBody
+        when the connection ends before the announced body did."""
         self._consumed = True
         rfile = self.handler.rfile
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             while True:
-                size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+                line = rfile.readline()
+                if not line:
+                    raise TruncatedBody("connection closed before the last chunk")
+                size = int(line.split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     while rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
@@ -211,7 +238,7 @@ class Request:
                 while remaining:
                     data = rfile.read(min(CHUNK, remaining))
                     if not data:
-                        return
+                        raise TruncatedBody("connection closed inside a chunk")
                     remaining -= len(data)
                     yield data
                 rfile.readline()
@@ -220,7 +247,7 @@ class Request:
             while remaining > 0:
                 data = rfile.read(min(CHUNK, remaining))
                 if not data:
-                    return
+                    raise TruncatedBody(f"connection closed {remaining} bytes before the announced end")
                 remaining -= len(data)
                 yield data
 
@@ -300,15 +327,22 @@ class SandboxHandler(BaseHTTPRequestHandler):
         except ConnectionReset:
             self._reset()
             return
+        except TruncatedBody as exc:
+            # Nothing more will come on this connection; whatever answer we write is likely lost.
+            logger.info("sandbox refused a truncated body: %s", exc)
+            self.server.state.count("truncated_bodies")
+            self.close_connection = True
+            response = Response(400, {"code": "400", "message": f"请求体不完整：{exc}"})
         except (ValueError, KeyError, BadFaults) as exc:
             request.drain()
             response = Response(400, {"code": "400", "message": str(exc)})
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, str(value))
-        self.send_header("Content-Length", str(len(response.payload)))
-        self.end_headers()
-        self.wfile.write(response.payload)
+        with contextlib.suppress(OSError):  # the client may be gone (a cut upload)
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, str(value))
+            self.send_header("Content-Length", str(len(response.payload)))
+            self.end_headers()
+            self.wfile.write(response.payload)
 
     def _reset(self) -> None:
         """Close with a TCP RST and no answer, as a crashing gateway would."""
@@ -414,4 +448,7 @@ def build_server(
     AliyunSms(
         access_key_id=credentials.get("access_key_id", ""), access_key_secret=credentials.get("access_key_secret", "")
     ).register(router)
+    from yonyou.sandbox.projects_api import ProjectsApi
+
+    ProjectsApi.from_settings().register(router)
     return SandboxServer((host, port), SandboxState(data_dir), router)

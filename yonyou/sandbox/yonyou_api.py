@@ -12,9 +12,21 @@ import time
 import uuid
 from datetime import date, datetime
 
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
 from yonyou.client import ATTACHMENTS_PATH, DOCUMENT_TYPES, TOKEN_PATH, UPLOAD_PATH
 from yonyou.sandbox import documents
-from yonyou.sandbox.server import Request, Response, Router, SandboxState, apply_faults, apply_latency, now_iso
+from yonyou.sandbox.server import (
+    Request,
+    Response,
+    Router,
+    SandboxState,
+    TruncatedBody,
+    apply_faults,
+    apply_latency,
+    now_iso,
+)
 from yonyou.signing import signature_is_valid
 
 AUTH = "/iuap-api-auth"
@@ -89,9 +101,7 @@ class YonyouApi:
             return stored
         if not stored:
             return invalid("缺少文件（字段名 files）")
-        with state.lock:
-            state.files.extend(stored)
-            state.save()
+        state.add_files(stored)
         data = [
             {
                 "id": f["id"],
@@ -210,107 +220,125 @@ def _extension(file_name: str) -> str:
     return "." + file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
 
 
-_DISPOSITION = re.compile(r'(\w+\*?)="?((?:[^";\\]|\\.)*)"?')
+class _UploadParts:
+    """Streams every part named `files` of a multipart body to disk, hashing as it goes, through
+    python-multipart (a maintained parser). Nothing is held whole; parts are complete only once
+    the closing boundary was seen."""
+
+    def __init__(self, state: SandboxState, business_type: str, business_id: str):
+        self.state = state
+        self.business_type = business_type
+        self.business_id = business_id
+        self.stored: list[dict] = []
+        self.sink: dict | None = None
+        self.headers: dict[str, str] = {}
+        self.header_field = b""
+        self.header_value = b""
+        self.finished = False
+
+    def callbacks(self) -> dict:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+            "on_end": self._end,
+        }
+
+    def _part_begin(self) -> None:
+        self.headers, self.sink = {}, None
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        self.headers[self.header_field.decode("latin-1").lower()] = self.header_value.decode("latin-1")
+        self.header_field = self.header_value = b""
+
+    def _headers_finished(self) -> None:
+        _disposition, params = parse_options_header(self.headers.get("content-disposition"))
+        if params.get(b"name") != b"files":
+            return
+        raw_name = params.get(b"filename", b"upload.bin")
+        file_id = uuid.uuid4().hex[:24]
+        self.sink = {
+            "id": file_id,
+            "file_name": raw_name.decode("utf-8", "replace"),
+            "handle": open(self.state.files_dir / file_id, "wb"),  # noqa: SIM115 (closed at part end)
+            "sha": hashlib.sha256(),
+            "size": 0,
+        }
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.sink is not None:
+            piece = data[start:end]
+            self.sink["handle"].write(piece)
+            self.sink["sha"].update(piece)
+            self.sink["size"] += len(piece)
+
+    def _part_end(self) -> None:
+        sink, self.sink = self.sink, None
+        if sink is None:
+            return
+        sink["handle"].close()
+        self.stored.append(
+            {
+                "id": sink["id"],
+                "business_type": self.business_type,
+                "business_id": self.business_id,
+                "file_name": sink["file_name"],
+                "size": sink["size"],
+                "sha256": sink["sha"].hexdigest(),
+                "received_at": now_iso(),
+            }
+        )
+
+    def _end(self) -> None:
+        self.finished = True
+
+    def discard(self) -> None:
+        """Remove every file written for this body, complete or not."""
+        if self.sink is not None:
+            self.sink["handle"].close()
+            self.stored.append(self.sink)
+            self.sink = None
+        for part in self.stored:
+            (self.state.files_dir / part["id"]).unlink(missing_ok=True)
+        self.stored = []
 
 
 def _store_files(request: Request, state: SandboxState, boundary: bytes, business_type: str, business_id: str):
-    """Stream every part named `files` to disk, hashing as it goes; nothing is held whole."""
+    """The files of an upload body, stored; a Response when the body is refused (too large, not
+    well-formed, or cut short: the real gateway stores nothing of a truncated body)."""
+    parts = _UploadParts(state, business_type, business_id)
+    parser = MultipartParser(boundary, parts.callbacks())
+    pause_s = float(state.fault("slow_read_ms")) / 1000
+    try:
+        for chunk in request.chunks():
+            if pause_s:
+                time.sleep(pause_s)  # a gateway reading slowly: the client's writes block
+            parser.write(chunk)
+        parser.finalize()
+    except TruncatedBody:
+        parts.discard()
+        raise
+    except MultipartParseError as exc:
+        parts.discard()
+        return invalid(f"multipart 请求体格式错误：{exc}")
+    except BaseException:
+        parts.discard()
+        raise
+    if not parts.finished:
+        parts.discard()
+        return invalid("multipart 请求体不完整（缺少结束边界）")
     limit = int(state.fault("max_file_bytes"))
-    stored: list[dict] = []
-    sink = None
-    for event, value in _multipart_events(request.chunks(), boundary):
-        if event == "headers":
-            params = dict(_DISPOSITION.findall(value.get("content-disposition", "")))
-            if params.get("name") != "files":
-                sink = None
-                continue
-            file_name = params.get("filename", "upload.bin").replace('\\"', '"')
-            if "filename*" in params and "''" in params["filename*"]:
-                from urllib.parse import unquote
-
-                file_name = unquote(params["filename*"].split("''", 1)[1])
-            file_id = uuid.uuid4().hex[:24]
-            sink = {
-                "id": file_id,
-                "file_name": file_name,
-                "handle": open(state.files_dir / file_id, "wb"),  # noqa: SIM115 (closed at "end")
-                "sha": hashlib.sha256(),
-                "size": 0,
-            }
-        elif event == "data" and sink is not None:
-            sink["handle"].write(value)
-            sink["sha"].update(value)
-            sink["size"] += len(value)
-        elif event == "end" and sink is not None:
-            sink["handle"].close()
-            if sink["size"] > limit:
-                (state.files_dir / sink["id"]).unlink(missing_ok=True)
-                for earlier in stored:
-                    (state.files_dir / earlier["id"]).unlink(missing_ok=True)
-                return Response(200, {"code": "310025", "message": "文件大小超出限制"})
-            stored.append(
-                {
-                    "id": sink["id"],
-                    "business_type": business_type,
-                    "business_id": business_id,
-                    "file_name": sink["file_name"],
-                    "size": sink["size"],
-                    "sha256": sink["sha"].hexdigest(),
-                    "received_at": now_iso(),
-                }
-            )
-            sink = None
-    return stored
-
-
-def _multipart_events(chunks, boundary: bytes):  # noqa: PLR0912 (one state machine reads best whole)
-    """Yield ("headers", dict), ("data", bytes)…, ("end", None) for each part of a multipart
-    body, holding at most one chunk plus the delimiter's length in memory."""
-    delimiter = b"--" + boundary
-    separator = b"\r\n" + delimiter
-    buffer = b""
-    stream = iter(chunks)
-
-    def more() -> bool:
-        nonlocal buffer
-        chunk = next(stream, None)
-        if chunk is None:
-            return False
-        buffer += chunk
-        return True
-
-    while delimiter + b"\r\n" not in buffer:  # preamble
-        if not more():
-            return
-    buffer = buffer.split(delimiter + b"\r\n", 1)[1]
-    while True:
-        while b"\r\n\r\n" not in buffer:
-            if not more():
-                return
-        raw_headers, buffer = buffer.split(b"\r\n\r\n", 1)
-        headers = {}
-        for line in raw_headers.decode("utf-8", "replace").split("\r\n"):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        yield "headers", headers
-        while True:
-            index = buffer.find(separator)
-            if index >= 0:
-                if index:
-                    yield "data", buffer[:index]
-                buffer = buffer[index + len(separator) :]
-                break
-            keep = len(separator) - 1
-            if len(buffer) > keep:
-                yield "data", buffer[:-keep]
-                buffer = buffer[-keep:]
-            if not more():
-                yield "end", None
-                return
-        yield "end", None
-        while len(buffer) < 2:
-            if not more():
-                return
-        if buffer.startswith(b"--"):
-            return
-        buffer = buffer[2:]  # the CRLF after the delimiter
+    if any(part["size"] > limit for part in parts.stored):
+        parts.discard()
+        return Response(200, {"code": "310025", "message": "文件大小超出限制"})
+    return parts.stored

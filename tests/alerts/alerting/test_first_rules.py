@@ -152,3 +152,26 @@ def test_out_of_bounds_thresholds_are_refused_in_chinese_and_not_saved(key, valu
         set_threshold(key=key, value=value)
     assert message in " ".join(refused.value.messages)
     assert threshold_value("token_failing_minutes") == 15
+
+
+def test_every_rule_declared_with_its_query_is_evaluated_by_the_system_check(declare_rule):
+    from alerts.alerting.lifecycle import Firing
+    from alerts.alerting.rules import evaluated_rules
+
+    # The shipped rules come from the apps' autodiscovered `alert_rules` modules.
+    assert {rule.id for rule in evaluated_rules()} >= {
+        "job_failed",
+        "job_not_running",
+        "upload_failed",
+        "sync_day_failed",
+        "sync_batch_failed",
+        "yonyou_token_failing",
+    }
+    declare_rule(id="probe_stock_low", evaluate=lambda now: [Firing(key=now.date().isoformat(), title="缺料")])
+    declare_rule(id="probe_raised_from_code")
+
+    summary = evaluate_system_rules(now=T0)
+
+    assert summary["probe_stock_low"]["raised"] == 1
+    assert "probe_raised_from_code" not in summary
+    assert Alert.objects.get(rule="probe_stock_low").key == "2026-03-02"

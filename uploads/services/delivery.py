@@ -1,0 +1,142 @@
+"""The delivery attempt: one try at putting a pending row's file into Yonyou, under a slot and a
+lease, with the outcome saved on the row."""
+
+import logging
+import time
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from uploads import files
+from uploads.models import UploadRecord, UploadStatus
+from uploads.services.dispatch import dispatch_due_uploads, enqueue_uploads
+from uploads.services.slots import claim_slot, hold_slot, leases_kept_alive, release_slot
+from uploads.services.states import (
+    mark_failed,
+    mark_retry_or_failed,
+    mark_success,
+    mark_waiting_for_slot,
+    start_attempt,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def upload_to_yonyou(record_id: int) -> str:
+    """One attempt to put a pending row's file into Yonyou. Safe to run twice, or for a stale task."""
+    record = UploadRecord.objects.alive().filter(pk=record_id).first()
+    if record is None or record.status != UploadStatus.PENDING:
+        return "skipped"
+    if record.next_attempt_at and record.next_attempt_at > timezone.now():
+        return "not_due"
+    slot = claim_slot(record_id)
+    if slot is None:
+        mark_waiting_for_slot(record_id)
+        # A slot freed between our claim and the mark would not have seen us waiting: look again.
+        slot = claim_slot(record_id)
+        if slot is None:
+            return "waiting"
+    abandoned = False
+    try:
+        lease = start_attempt(record_id)
+        if lease is None:
+            return "skipped"
+        with leases_kept_alive(record_id=record_id, lease_token=lease, slot_token=slot):
+            outcome, abandoned = _attempt(UploadRecord.objects.get(pk=record_id), lease)
+            return outcome
+    finally:
+        if abandoned:
+            # We gave up waiting, but Yonyou may still be working on the call: the slot stays
+            # taken for as long as it may, so the cap holds as Yonyou sees it, not as we do.
+            hold_slot(slot, seconds=settings.UPLOAD_ABANDONED_CALL_S)
+        else:
+            release_slot(slot)
+            # Hand the freed slot to the row that has waited longest.
+            dispatch_due_uploads(limit=1)
+
+
+def fan_out_uploads(record_ids: list[int]) -> str | None:
+    """Hand all but the first of a request's rows to other workers, then attempt the first here:
+    waiting for the broker to deliver a task of its own would cost the first file one more poll."""
+    if not record_ids:
+        return None
+    first, *others = record_ids
+    enqueue_uploads(others)
+    return upload_to_yonyou(first)
+
+
+def _attempt(record: UploadRecord, lease: str) -> tuple[str, bool]:
+    """The outcome, and whether the call was abandoned (timed out) while Yonyou may still work on it."""
+    from yonyou import errors
+    from yonyou.client import business_type_for, get_client
+    from yonyou.errors import PermanentError, RetryableError
+
+    started = time.monotonic()
+    log = {"record_id": record.pk, "file_name": record.file_name, "attempt": record.attempts}
+
+    def elapsed_ms() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        client = get_client()
+        business_type = business_type_for(record.doc_type)
+        if record.attempts > 1:
+            # An earlier attempt may have reached the cloud before its worker died or timed out.
+            try:
+                existing = _find_in_cloud(client, record, business_type)
+            except PermanentError as error:
+                # The check is best effort (the app may not be granted the list API): failing on
+                # it would fail this upload, and every staff retry of it, for good.
+                existing = None
+                logger.warning("attachment check refused, uploading anyway", extra={**log, "error_code": error.code})
+            if existing is not None:
+                mark_success(record.pk, yonyou_file_id=existing, duration_ms=elapsed_ms())
+                logger.info("upload found already in Yonyou", extra=log)
+                return UploadStatus.SUCCESS, False
+        with files.open_stored(record.local_file_path) as fileobj:
+            uploaded = client.upload_attachment(
+                business_type=business_type,
+                business_id=record.business_id,
+                file_name=record.file_name,
+                fileobj=fileobj,
+                # Over before the lease could lapse, even if renewing it failed.
+                deadline=time.monotonic() + settings.UPLOAD_ATTEMPT_DEADLINE_S,
+            )
+    # The object store down is transient too: the file is still there, try again later.
+    except (RetryableError, files.StoredFileUnavailable) as error:
+        outcome = mark_retry_or_failed(
+            record.pk,
+            lease,
+            code=error.code,
+            message=error.message,
+            retry_after=error.retry_after,
+            duration_ms=elapsed_ms(),
+        )
+        logger.warning("upload attempt failed", extra={**log, "error_code": error.code, "outcome": outcome})
+        return outcome, error.code == errors.TIMEOUT
+    except PermanentError as error:
+        mark_failed(record.pk, lease, code=error.code, message=error.message, duration_ms=elapsed_ms())
+        logger.warning("upload refused by Yonyou", extra={**log, "error_code": error.code})
+        return UploadStatus.FAILED, False
+    except FileNotFoundError:
+        mark_failed(record.pk, lease, code="local_file_missing", message=_("本地文件已丢失"), duration_ms=elapsed_ms())
+        logger.error("local file missing", extra=log)
+        return UploadStatus.FAILED, False
+    except Exception as error:
+        mark_failed(record.pk, lease, code="internal_error", message=repr(error)[:2000], duration_ms=elapsed_ms())
+        logger.exception("upload attempt crashed", extra=log)
+        return UploadStatus.FAILED, False
+    mark_success(record.pk, yonyou_file_id=uploaded.file_id, duration_ms=elapsed_ms())
+    logger.info("uploaded to Yonyou", extra={**log, "yonyou_file_id": uploaded.file_id, "ms": elapsed_ms()})
+    return UploadStatus.SUCCESS, False
+
+
+def _find_in_cloud(client, record: UploadRecord, business_type: str) -> str | None:
+    attachments = client.list_attachments(
+        business_type=business_type, business_id=record.business_id, bill_code=record.doc_number
+    )
+    for attachment in attachments:
+        if attachment.file_name == record.file_name:
+            return attachment.file_id
+    return None

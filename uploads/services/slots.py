@@ -1,0 +1,132 @@
+"""The concurrency cap: YONYOU_MAX_CONCURRENCY leased slots, shared by every worker on every host,
+and the renewal that keeps a live upload's row and slot leases from lapsing."""
+
+import contextlib
+import logging
+import os
+import random
+import secrets
+import socket
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from django import db
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from uploads.models import UploadRecord, UploadSlot, UploadStatus
+
+logger = logging.getLogger(__name__)
+
+
+def _ensure_slots(count: int) -> None:
+    existing = UploadSlot.objects.filter(number__lte=count).count()
+    if existing < count:
+        UploadSlot.objects.bulk_create([UploadSlot(number=n) for n in range(1, count + 1)], ignore_conflicts=True)
+
+
+def this_worker() -> str:
+    """Who holds a lease: "host:pid" of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def dead_local_holders(holders: set[str]) -> set[str]:
+    """The holders among `holders` that ran on this host and whose process is gone (a zombie
+    counts as gone). Holders on other hosts are left to their lease."""
+    host = socket.gethostname()
+    dead = set()
+    for holder in holders:
+        holder_host, _sep, pid_text = (holder or "").rpartition(":")
+        if holder_host != host or not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            dead.add(holder)
+            continue
+        except PermissionError:
+            continue  # alive, another user's
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                dead.add(holder)
+    return dead
+
+
+def claim_slot(record_id: int) -> str | None:
+    """Take one of YONYOU_MAX_CONCURRENCY slots (a conditional UPDATE on a free or expired slot);
+    None when all are busy. Never waits."""
+    cap = max(1, settings.YONYOU_MAX_CONCURRENCY)
+    _ensure_slots(cap)
+    now = timezone.now()
+    token = secrets.token_hex(16)
+    free = Q(holder_token__isnull=True) | Q(lease_expires_at__lt=now)
+    candidates = list(UploadSlot.objects.filter(free, number__lte=cap).values_list("number", flat=True))
+    random.shuffle(candidates)  # spread contention between workers
+    for number in candidates:
+        claimed = UploadSlot.objects.filter(free, number=number).update(
+            holder_token=token,
+            holder=this_worker(),
+            record_id=record_id,
+            lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
+        )
+        if claimed:
+            return token
+    return None
+
+
+def release_slot(token: str) -> None:
+    UploadSlot.objects.filter(holder_token=token).update(
+        holder_token=None, holder=None, record_id=None, lease_expires_at=None
+    )
+
+
+def hold_slot(token: str, *, seconds: float) -> None:
+    """Keep a slot taken for `seconds` more, then let its lease free it (see `claim_slot`)."""
+    UploadSlot.objects.filter(holder_token=token).update(lease_expires_at=timezone.now() + timedelta(seconds=seconds))
+
+
+def renew_leases(*, record_id: int, lease_token: str, slot_token: str) -> bool:
+    """Push back the expiry of a live attempt's row lease and slot lease; False if the row's lease
+    was lost (recovered or changed by someone else), so the caller knows its claim is gone."""
+    now = timezone.now()
+    expires = now + timedelta(seconds=settings.UPLOAD_LEASE_S)
+    UploadSlot.objects.filter(holder_token=slot_token).update(lease_expires_at=expires)
+    return bool(
+        UploadRecord.objects.filter(pk=record_id, status=UploadStatus.UPLOADING, lease_token=lease_token).update(
+            lease_expires_at=expires, updated_at=now
+        )
+    )
+
+
+@contextlib.contextmanager
+def leases_kept_alive(*, record_id: int, lease_token: str, slot_token: str):
+    """Renew the row and slot leases every third of UPLOAD_LEASE_S while the block runs, from a
+    thread of its own: the upload call blocks this one for as long as the remote takes."""
+    stop = threading.Event()
+    interval = settings.UPLOAD_LEASE_S / 3
+
+    def keep_alive() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    if not renew_leases(record_id=record_id, lease_token=lease_token, slot_token=slot_token):
+                        logger.warning("upload lease lost while uploading", extra={"record_id": record_id})
+                        return
+                except Exception:
+                    # A database hiccup: the next beat tries again, well before the lease ends.
+                    logger.exception("could not renew upload lease", extra={"record_id": record_id})
+        finally:
+            db.connection.close()  # this thread's own connection
+
+    beat = threading.Thread(target=keep_alive, name=f"upload-lease-{record_id}", daemon=True)
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beat.join()
