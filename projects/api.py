@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from config.api import StandardPagination
 from config.permissions import IsStaffMember, is_staff_member
+from config.schema import ErrorSerializer
 from projects import config, links, reads, selectors
 from projects.models import CustomerLink
 from projects.presenters import change_payload, link_payload, project_payload, project_summary, sync_run_payload
@@ -34,8 +35,22 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in TRUE
 
 
+def _body(request) -> dict:
+    """The request body as an object (JSON or form); a JSON list or scalar is a 400, not a 500."""
+    if not isinstance(request.data, dict):
+        raise exceptions.ValidationError(_("请求体必须是一个 JSON 对象"))
+    return request.data
+
+
 def _source(request) -> str:
-    return request.query_params.get("source") or request.data.get("source") or "main"
+    return request.query_params.get("source") or _body(request).get("source") or "main"
+
+
+class RemoteUnavailable(exceptions.APIException):
+    """The project system cannot be reached and nothing is cached: the upstream's outage, a 503."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "remote_unavailable"
 
 
 class LinkRefusedError(exceptions.PermissionDenied):
@@ -72,7 +87,7 @@ class ProjectDetailView(APIView):
             OpenApiParameter("force_sync", bool),
             OpenApiParameter("source", str, description="remote source (default main)"),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 403: ErrorSerializer, 503: ErrorSerializer},
     )
     def get(self, request, project_id: str):
         source = request.query_params.get("source") or "main"
@@ -124,6 +139,7 @@ class VerifyAccessView(APIView):
 
     @extend_schema(
         summary="Whether a customer link is valid, expired or revoked, and for which project",
+        parameters=[OpenApiParameter("token", str, required=True, description="a customer link's token")],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request, project_id: str):
@@ -193,7 +209,7 @@ class SyncStartView(APIView):
 
     @extend_schema(
         summary="Start a project sync now (202 with its run id; 200 with the run already under way)",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT},
         request=OpenApiTypes.OBJECT,
     )
     def post(self, request):
@@ -236,12 +252,12 @@ class LinkCreateView(APIView):
 
     @extend_schema(
         summary="Create a customer link to one project (201 with id, token, url, expiry, QR code url)",
-        responses=OpenApiTypes.OBJECT,
+        responses={201: OpenApiTypes.OBJECT, 503: ErrorSerializer},
         request=OpenApiTypes.OBJECT,
     )
     def post(self, request, project_id: str):
         source = _source(request)
-        days = request.data.get("days")
+        days = _body(request).get("days")
         if days is not None:
             try:
                 days = int(days)
@@ -252,7 +268,7 @@ class LinkCreateView(APIView):
         except reads.ProjectMissing:
             raise exceptions.NotFound(_("没有这个项目：%(id)s") % {"id": project_id}) from None
         except reads.ProjectUnavailable:
-            raise exceptions.APIException(_("项目系统暂时无法访问，请稍后再试")) from None
+            raise RemoteUnavailable(_("项目系统暂时无法访问，请稍后再试")) from None
         try:
             link = links.create_link(
                 project=read.project, user=request.user, days=days, note=str(request.data.get("note") or "")
@@ -267,7 +283,7 @@ class LinkDetailView(APIView):
 
     @extend_schema(
         summary="Revoke a customer link (its page then says so and shows nothing)",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 409: ErrorSerializer},
     )
     def delete(self, request, link_id: int):
         link = get_object_or_404(CustomerLink.objects.select_related("project"), pk=link_id)
@@ -285,7 +301,7 @@ class LinkQrView(APIView):
 
     @extend_schema(
         summary="The QR code (SVG) of a customer link, to print or send",
-        responses=OpenApiTypes.OBJECT,
+        responses={(200, "image/svg+xml"): OpenApiTypes.STR},
     )
     def get(self, request, link_id: int):
         from django.http import HttpResponse
@@ -311,7 +327,7 @@ class ProjectSyncConfigView(APIView):
         request=OpenApiTypes.OBJECT,
     )
     def post(self, request):
-        data = request.data
+        data = _body(request)
         allowed = {"cron", "enabled", "project_types", "sources", "notify_status_change", "notify_channels"}
         unknown = sorted(set(data) - allowed)
         if unknown:
@@ -353,7 +369,7 @@ class TimeDisplayConfigView(APIView):
         request=OpenApiTypes.OBJECT,
     )
     def post(self, request):
-        data = request.data
+        data = _body(request)
         mode, time_format = data.get("mode"), data.get("format")
         if mode is None and time_format is None:
             raise exceptions.ValidationError(_("请提供 mode 或 format"))

@@ -1,6 +1,8 @@
 """The cases schemathesis found, one by one: what the schema calls invalid is refused with a
 400 naming the parameter, what it calls valid is accepted, and the schema lists the answers."""
 
+import json
+
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
@@ -70,6 +72,14 @@ def test_an_unknown_api_url_answers_json_not_the_html_page(staff_api):
     assert response.json()["status"] == "error"
 
 
+@pytest.mark.parametrize("body", [None, [None, None], 1.5])
+@pytest.mark.parametrize("url", ["/api/config/project-sync", "/api/config/time-display"])
+def test_a_project_setting_body_that_is_not_an_object_is_a_400_not_a_500(staff_api, url, body):
+    response = staff_api.post(url, json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["status"] == "error"
+
+
 def test_every_operation_lists_its_error_answers(schema):
     paths = schema["paths"]
     assert set(paths["/api/v1/scheduler/jobs/{job_id}/runs"]["get"]["responses"]) >= {"200", "400", "401", "403", "404"}
@@ -80,6 +90,9 @@ def test_every_operation_lists_its_error_answers(schema):
     assert "409" in paths["/api/v1/alerts/{alert_id}/acknowledge"]["post"]["responses"]
     assert "409" in paths["/api/v1/alerts/silences/{silence_id}"]["delete"]["responses"]
     assert "429" in paths["/api/upload"]["post"]["responses"]
+    assert "202" in paths["/api/projects/sync"]["post"]["responses"]
+    assert "503" in paths["/api/projects/{project_id}"]["get"]["responses"]
+    assert "400" in paths["/api/projects/{project_id}/verify-access"]["get"]["responses"]
 
 
 def test_the_schema_states_what_the_serializers_refuse(schema):
