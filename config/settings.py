@@ -139,7 +139,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "config.apps.YunqiaoConfig",
-    "yonyou",
+    "sandbox",
     "uploads",
     "sync",
     "projects",

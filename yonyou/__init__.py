@@ -1,1 +1,1 @@
-"""The Yonyou (用友 YonBIP) open-API client, and its sandbox in `yonyou.sandbox`."""
+"""The Yonyou (用友 YonBIP) open-API client; its fake lives in the top-level `sandbox` package."""

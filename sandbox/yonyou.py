@@ -15,9 +15,8 @@ from datetime import date, datetime
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from yonyou.client import ATTACHMENTS_PATH, DOCUMENT_TYPES, TOKEN_PATH, UPLOAD_PATH
-from yonyou.sandbox import documents
-from yonyou.sandbox.server import (
+from sandbox import documents
+from sandbox.server import (
     Request,
     Response,
     Router,
@@ -27,6 +26,7 @@ from yonyou.sandbox.server import (
     apply_latency,
     now_iso,
 )
+from yonyou.client import ATTACHMENTS_PATH, DOCUMENT_TYPES, TOKEN_PATH, UPLOAD_PATH
 from yonyou.signing import signature_is_valid
 
 AUTH = "/iuap-api-auth"

@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
 
-from yonyou.sandbox.server import SandboxState, now_iso
+from sandbox.server import SandboxState, now_iso
 
 
 class SandboxMailbox:

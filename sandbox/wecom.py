@@ -16,7 +16,7 @@ import socket
 import time
 import uuid
 
-from yonyou.sandbox.server import Request, Response, Router, SandboxState, now_iso
+from sandbox.server import Request, Response, Router, SandboxState, now_iso
 
 ROBOT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 SIZE_LIMITS = {"markdown": 4096, "text": 2048}

@@ -4,8 +4,8 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from yonyou.sandbox.server import build_server
-from yonyou.sandbox.smtp import start_smtp_server
+from sandbox.server import build_server
+from sandbox.smtp import start_smtp_server
 
 
 class Command(BaseCommand):

@@ -10,8 +10,8 @@ import uuid
 from urllib.parse import parse_qs
 
 from alerts.channels.sms import signature_is_valid
-from yonyou.sandbox.server import Request, Response, Router, SandboxState, now_iso
-from yonyou.sandbox.wecom import client_gone
+from sandbox.server import Request, Response, Router, SandboxState, now_iso
+from sandbox.wecom import client_gone
 
 MOBILE = re.compile(r"(\+?86)?1[3-9]\d{9}")
 TEMPLATE_VARIABLES = {"title", "link"}

@@ -1,7 +1,8 @@
 """The sandbox: a real, threaded HTTP server standing in for the remotes Yunqiao talks to.
 
-Each remote is a sibling module that registers its routes on the shared `Router` (today only
-`yonyou_api`; a project-management API, the WeCom robot and the SMS gateway fit the same way).
+Each remote is a sibling module that registers its routes on the shared `Router`: `yonyou` (the
+ERP open API), `projects` (the remote project system), `wecom` (group robot and application
+messages), `sms` (Aliyun SendSms); `smtp` runs a real SMTP server beside it.
 The control API under `/__sandbox__/` lets tests read the state and inject faults.
 """
 
@@ -22,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from yonyou.sandbox import messaging
+from sandbox import messaging
 
 logger = logging.getLogger(__name__)
 
@@ -436,9 +437,9 @@ def control_routes(router: Router) -> None:
 def build_server(
     host: str, port: int, data_dir: Path, *, app_key: str, app_secret: str, messaging_credentials: dict | None = None
 ) -> SandboxServer:
-    from yonyou.sandbox.sms import AliyunSms
-    from yonyou.sandbox.wecom import WeCom
-    from yonyou.sandbox.yonyou_api import YonyouApi
+    from sandbox.sms import AliyunSms
+    from sandbox.wecom import WeCom
+    from sandbox.yonyou import YonyouApi
 
     router = Router()
     control_routes(router)
@@ -448,7 +449,7 @@ def build_server(
     AliyunSms(
         access_key_id=credentials.get("access_key_id", ""), access_key_secret=credentials.get("access_key_secret", "")
     ).register(router)
-    from yonyou.sandbox.projects_api import ProjectsApi
+    from sandbox.projects import ProjectsApi
 
     ProjectsApi.from_settings().register(router)
     return SandboxServer((host, port), SandboxState(data_dir), router)

@@ -15,7 +15,7 @@ import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 
-from yonyou.sandbox.server import Request, Response, Router, SandboxState, apply_faults
+from sandbox.server import Request, Response, Router, SandboxState, apply_faults
 
 PREFIX = "/pm-api/v1"
 API_KEY_HEADER = "X-Api-Key"
