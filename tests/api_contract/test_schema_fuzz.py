@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from tests.conftest import REPO_ROOT, child_env, free_port, stop_process, wait_until
 
-# Bounded: about 3,000 cases over 39 operations, 1.5 minutes on a busy 2-core machine.
+# Bounded: about 3,600 cases over 51 operations, about 2 minutes on a busy 2-core machine.
 MAX_EXAMPLES = 20
 GUNICORN_OPTIONS = ("--workers", "2", "--threads", "4", "--timeout", "60")
 SEED = 20261128  # the same cases every run; a new failure is never luck
