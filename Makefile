@@ -30,6 +30,8 @@ run: $(STAMP)
 
 # The whole suite on SQLite + the ORM broker; again on PostgreSQL + Redis when
 # TEST_DATABASE_URL / TEST_REDIS_URL are set. The exit code is pytest's (5 = no tests = failure).
+# Whole-stack tests of the embedded default (marker first_pass_only: make run, the browser) run on the
+# first pass only, the API fuzzer (marker fuzz) on the second only: each slow process-level test once.
 test: $(STAMP)
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL$$TEST_REDIS_URL" ]; then \

@@ -18,6 +18,24 @@ from rest_framework.test import APIClient
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def second_pass_of_make_test() -> bool:
+    """`make test` runs the suite on SQLite, then again on TEST_DATABASE_URL / TEST_REDIS_URL."""
+    return bool(os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL")) and bool(
+        os.environ.get("TEST_DATABASE_URL") or os.environ.get("TEST_REDIS_URL")
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow whole-stack tests of the embedded default (`make run`, the browser) run once per
+    `make test`, on its SQLite pass; the database-specific tests run on both passes."""
+    if not second_pass_of_make_test():
+        return
+    skip = pytest.mark.skip(reason="whole-stack test of the embedded default: runs on make test's SQLite pass")
+    for item in items:
+        if item.get_closest_marker("first_pass_only"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _static_files_without_manifest():
     """Pages render {% static %}; tests run without collectstatic, so skip the manifest. The

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import REPO_ROOT, free_port, wait_until
 from tests.uploads.conftest import png_bytes
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.first_pass_only]
 
 
 class Stack:

@@ -14,6 +14,8 @@ from tests.uploads.photos import jpeg_size, phone_photo
 from uploads import files, links
 from uploads.models import UploadRecord
 
+pytestmark = pytest.mark.first_pass_only
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
