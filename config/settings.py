@@ -521,6 +521,14 @@ if not 0 < UPLOAD_ATTEMPT_DEADLINE_S < UPLOAD_LEASE_S - YONYOU_TIMEOUT_S:
 # After an upload call timed out, its concurrency slot stays taken this long: Yonyou may still be
 # working on the abandoned call, and the cap must hold as Yonyou sees it.
 UPLOAD_ABANDONED_CALL_S = envfloat("UPLOAD_ABANDONED_CALL_S", 60.0)
+# A worker holding a slot takes the next due row at once for this long, then hands the slot on
+# through the broker; one task then lasts at most this plus one attempt, well inside Q_TASK_TIMEOUT_S.
+UPLOAD_DRAIN_BUDGET_S = envfloat("UPLOAD_DRAIN_BUDGET_S", 30.0)
+if not 0 <= UPLOAD_DRAIN_BUDGET_S < Q_TASK_TIMEOUT_S - UPLOAD_ATTEMPT_DEADLINE_S - YONYOU_TIMEOUT_S:
+    raise ImproperlyConfigured(
+        f"UPLOAD_DRAIN_BUDGET_S ({UPLOAD_DRAIN_BUDGET_S}) must be at least 0 and below Q_TASK_TIMEOUT_S "
+        f"({Q_TASK_TIMEOUT_S}) minus UPLOAD_ATTEMPT_DEADLINE_S and YONYOU_TIMEOUT_S"
+    )
 # A `pending` row whose task was enqueued this long ago without running is enqueued again.
 UPLOAD_PENDING_STALE_S = envint("UPLOAD_PENDING_STALE_S", 300)
 # A staging file of a request body nobody has written to for this long is swept (every minute):
