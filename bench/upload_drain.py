@@ -13,6 +13,7 @@ REDIS_URL in the environment to measure PostgreSQL + Redis.
 
     .venv/bin/python bench/upload_drain.py                       # 200 files, caps 3 and 10, 2 workers
     .venv/bin/python bench/upload_drain.py --files 100 --caps 3 --workers 4
+    .venv/bin/python bench/upload_drain.py --recovery --files 100   # kill -9 a cluster mid-drain
 """
 
 import argparse
@@ -146,25 +147,73 @@ def accept(files: int) -> list[int]:
         django_q.tasks.get_broker = real_broker
 
 
+def start_cluster(*, cap: int, workers: int, queue: str, **extra: str) -> subprocess.Popen:
+    env = {**os.environ, "Q_WORKERS": str(workers), "YONYOU_MAX_CONCURRENCY": str(cap), "Q_CLUSTER_NAME": queue}
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+        cwd=ROOT,
+        env={**env, **extra},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, to kill -9 all of it at once
+    )
+
+
+def recovery(*, files: int, workers: int, sandbox: Sandbox, queue: str) -> dict:
+    """A cluster of "host A" killed with -9 mid-drain (cap 3, the sandbox refusing its first six
+    calls), a cluster of "host B" started at once: how long until A's uploads are taken back (by
+    heartbeat: B cannot check A's pids), and until every file is delivered."""
+    import signal
+
+    from django.utils import timezone
+
+    from uploads.models import UploadRecord, UploadStatus
+
+    ids = accept(files)
+    sandbox.reset(sandbox.latency_ms)
+    httpx.post(f"{sandbox.url}/__sandbox__/faults", json={"fail_next": 6}, timeout=30).raise_for_status()
+    UploadRecord.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
+    first = start_cluster(cap=3, workers=workers, queue=queue, UPLOAD_WORKER_HOST="bench-host-a")
+    rows = UploadRecord.objects.filter(pk__in=ids)
+    try:
+        wait_for(lambda: rows.filter(status=UploadStatus.SUCCESS).count() >= files // 4, timeout_s=300, what="A")
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    in_flight = rows.filter(status=UploadStatus.UPLOADING).count()
+    left = rows.exclude(status=UploadStatus.SUCCESS).count()
+    started = time.monotonic()
+    second = start_cluster(cap=3, workers=workers, queue=queue, UPLOAD_WORKER_HOST="bench-host-b")
+    try:
+        wait_for(
+            lambda: not rows.filter(status=UploadStatus.UPLOADING, lease_holder__startswith="bench-host-a:").exists(),
+            timeout_s=600,
+            what="A's uploads taken back",
+        )
+        taken_back = time.monotonic() - started
+        wait_for(lambda: rows.filter(status=UploadStatus.SUCCESS).count() == files, timeout_s=600, what="B")
+        delivered = time.monotonic() - started
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+    names = Counter(f["file_name"] for f in sandbox.state()["files"])
+    expected = set(rows.values_list("file_name", flat=True))
+    return {
+        "in_flight": in_flight,
+        "left": left,
+        "taken_back_s": taken_back,
+        "delivered_s": delivered,
+        "exactly_once": set(names) == expected and set(names.values()) == {1},
+    }
+
+
 def drain(*, files: int, cap: int, workers: int, sandbox: Sandbox, queue: str) -> dict:
     from django.utils import timezone
 
     from uploads import services
     from uploads.models import UploadRecord, UploadSlot, UploadStatus
 
-    env = {
-        **os.environ,
-        "Q_WORKERS": str(workers),
-        "YONYOU_MAX_CONCURRENCY": str(cap),
-        "Q_CLUSTER_NAME": queue,
-    }
-    cluster = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    cluster = start_cluster(cap=cap, workers=workers, queue=queue)
     try:
         # Warm up (workers started, a token cached), then a clean sandbox.
         warm = accept(1)
@@ -207,6 +256,7 @@ def main() -> None:
     parser.add_argument("--caps", default="3,10")
     parser.add_argument("--workers", type=int, default=2, help="Q_WORKERS of the cluster")
     parser.add_argument("--latency-ms", type=int, default=300)
+    parser.add_argument("--recovery", action="store_true", help="kill -9 a cluster mid-drain instead (cap 3)")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="upload-drain-"))
@@ -230,6 +280,15 @@ def main() -> None:
             f"{args.files} files, {args.latency_ms} ms per call, Q_WORKERS={args.workers}, "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
+        if args.recovery:
+            result = recovery(files=args.files, workers=args.workers, sandbox=sandbox, queue=queue)
+            print(
+                f"killed host A with {result['in_flight']} in flight and {result['left']} not delivered; host B took "
+                f"them back {result['taken_back_s']:.1f} s after it was started and delivered every file after "
+                f"{result['delivered_s']:.1f} s; exactly once {result['exactly_once']}; "
+                f"load average {os.getloadavg()[0]:.1f}"
+            )
+            return
         for cap in [int(c) for c in args.caps.split(",")]:
             sandbox.reset(args.latency_ms)
             floor = floor_s(files=args.files, cap=cap)

@@ -62,7 +62,7 @@ def _deliver_while_due(slot: str, *, record_id: int | None, lease: str | None, b
     first = record_id
     abandoned = False
     try:
-        if lease is None:  # our row was taken by someone else: the slot is ours, use it
+        if lease is None:  # a helper, or our row was taken by someone else: the slot is ours, use it
             record_id, lease = take_next_due(slot)
         while lease is not None and record_id is not None:
             with leases_kept_alive(record_id=record_id, lease_token=lease, slot_token=slot):
@@ -96,13 +96,10 @@ def _start_helpers(budget_ends: float) -> list[threading.Thread]:
         slot = claim_slot(None)
         if slot is None:
             break
-        record_id, lease = take_next_due(slot)
-        if record_id is None:
-            release_slot(slot)
-            break
+        # The helper takes its row itself: the slots' first rows are taken in parallel.
         helper = threading.Thread(
             target=_helper_delivers,
-            kwargs={"slot": slot, "record_id": record_id, "lease": lease, "budget_ends": budget_ends},
+            kwargs={"slot": slot, "record_id": None, "lease": None, "budget_ends": budget_ends},
             name=f"upload-slot-{slot[:8]}",
             daemon=True,
         )
