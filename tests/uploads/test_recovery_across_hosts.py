@@ -54,6 +54,7 @@ def start_cluster(sandbox, queue: str, host: str) -> subprocess.Popen:
 
 
 @pytest.mark.cluster
+@pytest.mark.timeout(420)  # two clusters, 60 files, on a loaded CI machine
 @pytest.mark.django_db(transaction=True)
 def test_uploads_of_a_cluster_killed_on_another_host_are_taken_back_by_heartbeat(sandbox, make_records, monkeypatch):
     import django_q.tasks
