@@ -8,6 +8,7 @@ running with a default.
 import os
 import re
 import secrets
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -530,6 +531,26 @@ if not 0 < UPLOAD_ATTEMPT_DEADLINE_S < UPLOAD_LEASE_S - YONYOU_TIMEOUT_S:
 # After an upload call timed out, its concurrency slot stays taken this long: Yonyou may still be
 # working on the abandoned call, and the cap must hold as Yonyou sees it.
 UPLOAD_ABANDONED_CALL_S = envfloat("UPLOAD_ABANDONED_CALL_S", 60.0)
+# Every worker process writes a heartbeat row this often; one silent for UPLOAD_HEARTBEAT_DEAD_S is
+# presumed gone (killed, or cut off from the database that long), on any host, and the workers of
+# every host take back its uploads and slots at once instead of waiting for UPLOAD_LEASE_S.
+UPLOAD_HEARTBEAT_S = envfloat("UPLOAD_HEARTBEAT_S", 2.0)
+UPLOAD_HEARTBEAT_DEAD_S = envfloat("UPLOAD_HEARTBEAT_DEAD_S", 15.0)
+if not 0 < 3 * UPLOAD_HEARTBEAT_S <= UPLOAD_HEARTBEAT_DEAD_S < UPLOAD_LEASE_S:
+    raise ImproperlyConfigured(
+        f"UPLOAD_HEARTBEAT_DEAD_S ({UPLOAD_HEARTBEAT_DEAD_S}) must be at least three UPLOAD_HEARTBEAT_S "
+        f"({UPLOAD_HEARTBEAT_S}) and below UPLOAD_LEASE_S ({UPLOAD_LEASE_S})"
+    )
+# The host part of "host:pid" on leases, slots and heartbeats: must differ between hosts.
+UPLOAD_WORKER_HOST = env("UPLOAD_WORKER_HOST") or socket.gethostname()
+# A worker holding a slot takes the next due row at once for this long, then hands the slot on
+# through the broker; one task then lasts at most this plus one attempt, well inside Q_TASK_TIMEOUT_S.
+UPLOAD_DRAIN_BUDGET_S = envfloat("UPLOAD_DRAIN_BUDGET_S", 30.0)
+if not 0 <= UPLOAD_DRAIN_BUDGET_S < Q_TASK_TIMEOUT_S - UPLOAD_ATTEMPT_DEADLINE_S - YONYOU_TIMEOUT_S:
+    raise ImproperlyConfigured(
+        f"UPLOAD_DRAIN_BUDGET_S ({UPLOAD_DRAIN_BUDGET_S}) must be at least 0 and below Q_TASK_TIMEOUT_S "
+        f"({Q_TASK_TIMEOUT_S}) minus UPLOAD_ATTEMPT_DEADLINE_S and YONYOU_TIMEOUT_S"
+    )
 # A `pending` row whose task was enqueued this long ago without running is enqueued again.
 UPLOAD_PENDING_STALE_S = envint("UPLOAD_PENDING_STALE_S", 300)
 # A staging file of a request body nobody has written to for this long is swept (every minute):

@@ -117,3 +117,20 @@ class UploadSlot(models.Model):
 
     def __str__(self) -> str:
         return f"slot {self.number}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A live worker process writes its beat every UPLOAD_HEARTBEAT_S. One silent for
+    UPLOAD_HEARTBEAT_DEAD_S is gone, whatever host it ran on: the workers of every host read these
+    rows, so what it held is taken back within seconds rather than after its leases."""
+
+    holder = models.CharField(max_length=100, primary_key=True)  # "host:pid", as on leases and slots
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "upload_worker_heartbeat"
+        verbose_name = _("上传进程心跳")
+        verbose_name_plural = _("上传进程心跳")
+
+    def __str__(self) -> str:
+        return self.holder

@@ -21,10 +21,14 @@ def enqueue_uploads(record_ids: list[int]) -> int:
 
 def take_back_on_worker_start(sender=None, **kwargs) -> None:
     """django-q2 `post_spawn`, in every worker process it starts: recovery in seconds after a
-    restart or a worker's death, instead of after UPLOAD_LEASE_S / UPLOAD_PENDING_STALE_S."""
+    restart or a worker's death, instead of after UPLOAD_LEASE_S / UPLOAD_PENDING_STALE_S; then a
+    heartbeat, so that a death on another host is noticed within UPLOAD_HEARTBEAT_DEAD_S too."""
     from django.apps import apps
 
     try:
         services.take_back_from_dead_workers(enqueued_before=apps.get_app_config("uploads").started_at)
     except Exception:  # a worker must start even if this fails; the periodic sweep remains
         logger.exception("could not take back uploads of dead workers")
+    # From now on, this process says it is alive, and takes back from those that fell silent on
+    # any host (their pid cannot be checked from here).
+    services.keep_beating()

@@ -32,6 +32,13 @@ def jpeg_bytes(size: int = 2048) -> bytes:
     return head + bytes(range(256)) * (size // 256) + b"\xff\xd9"
 
 
+@pytest.fixture(autouse=True)
+def _one_row_per_task_call(settings):
+    """A task called in a test attempts the row it names and stops, as the tests of one attempt
+    expect; the tests of draining (test_drain.py) give it a budget back."""
+    settings.UPLOAD_DRAIN_BUDGET_S = 0
+
+
 @pytest.fixture
 def document():
     return {"business_id": "1836660026080493581", "doc_number": "SO20251021-0001", "doc_type": "销售"}

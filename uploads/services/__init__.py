@@ -12,8 +12,13 @@ from uploads.services.dispatch import (
     enqueue_fan_out,
     enqueue_uploads,
 )
+from uploads.services.heartbeats import keep_beating
 from uploads.services.intake import UploadRejected, accept_upload, file_problem, validate_document, validate_files
-from uploads.services.recovery import requeue_stalled_uploads, take_back_from_dead_workers
+from uploads.services.recovery import (
+    requeue_stalled_uploads,
+    take_back_from_dead_workers,
+    take_back_from_silent_workers,
+)
 from uploads.services.retention import purge_local_copies
 from uploads.services.slots import claim_slot, hold_slot, leases_kept_alive, release_slot, renew_leases
 from uploads.services.staff import retry_failed, retry_one, soft_delete
@@ -40,6 +45,7 @@ __all__ = [
     "fan_out_uploads",
     "file_problem",
     "hold_slot",
+    "keep_beating",
     "leases_kept_alive",
     "mark_failed",
     "mark_retry_or_failed",
@@ -55,6 +61,7 @@ __all__ = [
     "soft_delete",
     "start_attempt",
     "take_back_from_dead_workers",
+    "take_back_from_silent_workers",
     "upload_to_yonyou",
     "validate_document",
     "validate_files",

@@ -2,8 +2,10 @@
 lease, with the outcome saved on the row."""
 
 import logging
+import threading
 import time
 
+from django import db
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,18 +15,22 @@ from uploads.models import UploadRecord, UploadStatus
 from uploads.services.dispatch import dispatch_due_uploads, enqueue_uploads
 from uploads.services.slots import claim_slot, hold_slot, leases_kept_alive, release_slot
 from uploads.services.states import (
+    due_count,
     mark_failed,
     mark_retry_or_failed,
     mark_success,
     mark_waiting_for_slot,
     start_attempt,
+    take_next_due,
 )
 
 logger = logging.getLogger(__name__)
 
 
 def upload_to_yonyou(record_id: int) -> str:
-    """One attempt to put a pending row's file into Yonyou. Safe to run twice, or for a stale task."""
+    """One attempt to put a pending row's file into Yonyou, then, while this worker holds slots,
+    the next due rows (see `_deliver_while_due`). Safe to run twice, or for a stale task. Returns
+    the outcome of `record_id`'s attempt."""
     record = UploadRecord.objects.alive().filter(pk=record_id).first()
     if record is None or record.status != UploadStatus.PENDING:
         return "skipped"
@@ -37,14 +43,35 @@ def upload_to_yonyou(record_id: int) -> str:
         slot = claim_slot(record_id)
         if slot is None:
             return "waiting"
+    # Past this budget no new row is taken, so a task ends and django-q2's timeout stays far.
+    budget_ends = time.monotonic() + settings.UPLOAD_DRAIN_BUDGET_S
+    lease = start_attempt(record_id)
+    helpers = _start_helpers(budget_ends)
+    try:
+        return _deliver_while_due(slot, record_id=record_id, lease=lease, budget_ends=budget_ends)
+    finally:
+        for helper in helpers:
+            helper.join()
+
+
+def _deliver_while_due(slot: str, *, record_id: int | None, lease: str | None, budget_ends: float) -> str:
+    """Deliver `record_id` under `slot`, then keep the slot and take the next due row at once,
+    until none is due, the budget is spent or a call was abandoned: a freed slot handed on through
+    the broker waits a poll, and a worker per call would tie throughput to the worker count."""
+    first_outcome = "skipped"
+    first = record_id
     abandoned = False
     try:
-        lease = start_attempt(record_id)
-        if lease is None:
-            return "skipped"
-        with leases_kept_alive(record_id=record_id, lease_token=lease, slot_token=slot):
-            outcome, abandoned = _attempt(UploadRecord.objects.get(pk=record_id), lease)
-            return outcome
+        if lease is None:  # a helper, or our row was taken by someone else: the slot is ours, use it
+            record_id, lease = take_next_due(slot)
+        while lease is not None and record_id is not None:
+            with leases_kept_alive(record_id=record_id, lease_token=lease, slot_token=slot):
+                outcome, abandoned = _attempt(UploadRecord.objects.get(pk=record_id), lease)
+            if record_id == first:
+                first_outcome = outcome
+            if abandoned or time.monotonic() >= budget_ends:
+                break
+            record_id, lease = take_next_due(slot)
     finally:
         if abandoned:
             # We gave up waiting, but Yonyou may still be working on the call: the slot stays
@@ -54,6 +81,41 @@ def upload_to_yonyou(record_id: int) -> str:
             release_slot(slot)
             # Hand the freed slot to the row that has waited longest.
             dispatch_due_uploads(limit=1)
+    return first_outcome
+
+
+def _start_helpers(budget_ends: float) -> list[threading.Thread]:
+    """Threads of this worker on the other free slots, one per due row up to the cap: so a single
+    worker process can keep every slot busy, and throughput follows the cap, not Q_WORKERS."""
+    helpers = []
+    if db.connection.in_atomic_block:
+        # Another thread's connection cannot see rows this transaction has not committed.
+        return helpers
+    wanted = min(due_count(limit=settings.YONYOU_MAX_CONCURRENCY), settings.YONYOU_MAX_CONCURRENCY - 1)
+    for _number in range(wanted):
+        slot = claim_slot(None)
+        if slot is None:
+            break
+        # The helper takes its row itself: the slots' first rows are taken in parallel.
+        helper = threading.Thread(
+            target=_helper_delivers,
+            kwargs={"slot": slot, "record_id": None, "lease": None, "budget_ends": budget_ends},
+            name=f"upload-slot-{slot[:8]}",
+            daemon=True,
+        )
+        helper.start()
+        helpers.append(helper)
+    return helpers
+
+
+def _helper_delivers(**kwargs) -> None:
+    try:
+        _deliver_while_due(**kwargs)
+    except Exception:
+        # Its row is `uploading` under a lease: recovery takes it back; the worker goes on.
+        logger.exception("upload helper thread crashed")
+    finally:
+        db.connection.close()  # this thread's own connection
 
 
 def fan_out_uploads(record_ids: list[int]) -> str | None:

@@ -4,6 +4,7 @@ the pending rows whose `next_attempt_at` has come."""
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.utils import timezone
 
 from uploads.models import UploadRecord, UploadStatus
@@ -40,8 +41,11 @@ def enqueue_uploads(record_ids: Iterable[int]) -> None:
 
 
 def dispatch_due_uploads(*, limit: int = 200) -> int:
-    """Enqueue pending rows whose `next_attempt_at` has come. Each row is taken by a conditional
+    """Enqueue pending rows whose `next_attempt_at` has come, at most one per concurrency slot: a
+    task that gets a slot takes the other due rows itself (`delivery`), so more tasks would only
+    find every slot busy, and cost the workers a run each. Each row is taken by a conditional
     UPDATE (next_attempt_at → NULL), so two dispatchers never enqueue the same row twice."""
+    limit = min(limit, max(1, settings.YONYOU_MAX_CONCURRENCY))
     now = timezone.now()
     due = list(
         UploadRecord.objects.alive()

@@ -6,7 +6,6 @@ import logging
 import os
 import random
 import secrets
-import socket
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -29,13 +28,13 @@ def _ensure_slots(count: int) -> None:
 
 def this_worker() -> str:
     """Who holds a lease: "host:pid" of this process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{settings.UPLOAD_WORKER_HOST}:{os.getpid()}"
 
 
 def dead_local_holders(holders: set[str]) -> set[str]:
     """The holders among `holders` that ran on this host and whose process is gone (a zombie
     counts as gone). Holders on other hosts are left to their lease."""
-    host = socket.gethostname()
+    host = settings.UPLOAD_WORKER_HOST
     dead = set()
     for holder in holders:
         holder_host, _sep, pid_text = (holder or "").rpartition(":")

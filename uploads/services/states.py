@@ -144,3 +144,39 @@ def mark_waiting_for_slot(record_id: int) -> None:
     UploadRecord.objects.filter(pk=record_id, status=UploadStatus.PENDING, next_attempt_at__isnull=True).update(
         next_attempt_at=timezone.now()
     )
+
+
+def _due_now():
+    now = timezone.now()
+    return (
+        UploadRecord.objects.alive()
+        .filter(status=UploadStatus.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    )
+
+
+def due_count(*, limit: int) -> int:
+    """How many pending rows could start now (up to `limit`): due, or with a task on its way."""
+    return len(_due_now().values_list("pk", flat=True)[:limit])
+
+
+def take_next_due(slot_token: str) -> tuple[int | None, str | None]:
+    """For a worker holding a slot: move the oldest pending row that could start now to
+    `uploading` (`start_attempt`, guarded). A row whose task is still on its way is taken too;
+    that task then finds it no longer pending and skips. (None, None) when nothing is due."""
+    from uploads.models import UploadSlot
+
+    width = 2 * max(1, settings.YONYOU_MAX_CONCURRENCY)
+    for _round in range(5):
+        candidates = list(_due_now().order_by("id").values_list("pk", flat=True)[:width])
+        if not candidates:
+            return None, None
+        # Among the oldest few, in random order: slot holders asking at once would otherwise all
+        # race for the same row, each losing a round trip per holder ahead of it.
+        random.shuffle(candidates)
+        for record_id in candidates:
+            lease = start_attempt(record_id)
+            if lease is not None:
+                UploadSlot.objects.filter(holder_token=slot_token).update(record_id=record_id)
+                return record_id, lease
+    return None, None
