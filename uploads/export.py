@@ -17,16 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from config.spreadsheets import discard_write_only_temp, text_cell
 from uploads import files
 from uploads.models import UploadRecord, UploadStatus
 
 CHUNK = 256 * 1024
-# A spreadsheet treats these leading characters as the start of a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Characters no file system (Windows, macOS, Linux) accepts in a folder name, and control characters.
 UNSAFE_PATH_CHARACTERS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 # Widths in characters, in the order of `headers()`; a CJK character counts about two.
@@ -103,21 +101,6 @@ def _prepare_sheet(sheet) -> None:
     sheet.freeze_panes = "A2"
 
 
-def _text_cell(ws, value):
-    """Strings are written as text; one that looks like a formula also gets Excel's quote prefix,
-    so neither opening nor editing the cell ever runs it."""
-    if isinstance(value, str):
-        # Control characters (accepted in a doc_number, or sent by Yonyou in an error text) are
-        # illegal in a worksheet: openpyxl would raise and cut every export with that row short.
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        cell = WriteOnlyCell(ws, value=value)
-        cell.data_type = "s"
-        cell.quotePrefix = True
-        return cell
-    return value
-
-
 def _row(ws, record: UploadRecord) -> list:
     values = [
         record.doc_number,
@@ -133,7 +116,7 @@ def _row(ws, record: UploadRecord) -> list:
         record.error_message or "",
         record.yonyou_file_id or "",
     ]
-    return [_text_cell(ws, value) for value in values] + [_photo_link_cell(ws, record)]
+    return [text_cell(ws, value) for value in values] + [_photo_link_cell(ws, record)]
 
 
 def _add_image(zf: zipfile.ZipFile, pipe: _Pipe, record: UploadRecord) -> Iterator[bytes]:
@@ -182,17 +165,4 @@ def export_zip(queryset) -> Iterator[bytes]:
         yield pipe.drain()  # the central directory, written on close
     finally:
         spool.close()
-        _discard_workbook_temp(sheet)
-
-
-def _discard_workbook_temp(sheet) -> None:
-    # openpyxl's write-only sheet streams rows to a temp file that only a completed save removes.
-    from openpyxl.worksheet._writer import ALL_TEMP_FILES
-
-    writer = getattr(sheet, "_writer", None)
-    if writer is not None and writer.out in ALL_TEMP_FILES:
-        rows = getattr(sheet, "_rows", None)
-        if rows is not None:
-            rows.close()  # ends the row stream while its file is still open
-        writer.close()
-        writer.cleanup()
+        discard_write_only_temp(sheet)
