@@ -1,6 +1,8 @@
 """The /sync/ staff page and the admin of days, batches and synced documents."""
 
 import io
+import json
+import re
 import tempfile
 from datetime import date, timedelta
 from decimal import Decimal
@@ -174,3 +176,35 @@ def test_admin_exports_the_filtered_document_list_as_a_streamed_xlsx_and_leaves_
     assert rows[0][names.index("金额")].value == 12.5
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
     assert set(tmp.iterdir()) - before == set(), "no temporary file left behind"
+
+
+def test_each_day_links_to_its_documents_in_the_admin_filtered_by_that_date(client, admin_client, staff_user, sandbox):
+    sandbox.faults(records_per_day=2)
+    run_batch(services.start_batch(start_date=START, end_date=START + timedelta(days=1)).pk)
+    client.force_login(staff_user)
+
+    html = client.get("/sync/").content.decode()
+
+    link = "/admin/sync/salesorder/?business_date__year=2025&amp;business_date__month=10&amp;business_date__day=1"
+    assert f'<a href="{link}">销售订单 2</a>' in html
+    documents = admin_client.get(link.replace("&amp;", "&")).content.decode()
+    assert "SO20251001-00001" in documents and "SO20251001-00002" in documents
+    assert "SO20251002-00001" not in documents, "only that day's documents"
+
+
+def test_the_page_tells_its_script_to_say_done_and_to_refresh_the_tables_in_place(client, staff_user):
+    client.force_login(staff_user)
+    html = client.get("/sync/").content.decode()
+    config = json.loads(re.search(r'<script id="sync-config" type="application/json">(.*?)</script>', html).group(1))
+    assert config["text"]["done"] == "完成：批次 #%(id)s %(status)s"
+    assert 'id="recent-batches"' in html and 'id="recent-days"' in html
+    script = (Path(__file__).resolve().parents[2] / "sync" / "static" / "sync" / "sync.js").read_text()
+    assert "window.location.reload" not in script, "the tables update in place, the page is not reloaded"
+    assert "DOMParser" in script and "innerHTML" not in script
+
+
+def test_a_batch_reads_its_staff_slot_marker_in_chinese(admin_client, sandbox):
+    sandbox.faults(records_per_day=1)
+    batch = run_batch(services.start_batch(start_date=START, end_date=START).pk)
+    html = admin_client.get(f"/admin/sync/syncbatch/{batch.pk}/change/").content.decode()
+    assert "员工批次（同一时间只能一个）" in html and "Active marker" not in html
