@@ -6,6 +6,7 @@ from alerts.alerting import views as alerting_views
 
 urlpatterns = [
     path("scheduler/", views.scheduler_page, name="scheduler"),
+    path("scheduler/jobs/<str:job_id>/schedule", views.edit_job_schedule, name="scheduler-job-schedule"),
     path("alerts/", alerting_views.alerts_page, name="alerts-page"),
     path("alerts/<int:alert_id>/acknowledge", alerting_views.acknowledge, name="alerts-acknowledge"),
     path("alerts/<int:alert_id>/resolve", alerting_views.resolve, name="alerts-resolve"),

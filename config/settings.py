@@ -288,7 +288,7 @@ AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not kept in a table forever
 AXES_CLIENT_IP_CALLABLE = "config.auth.client_address"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "landing"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- API ---------------------------------------------------------------------------------------

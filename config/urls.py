@@ -11,6 +11,7 @@ urlpatterns = [
     # Printed QR codes of the original system point at /?business_id=…: keep them working.
     path("", root_redirect, name="root"),
     path("home/", views.home, name="home"),
+    path("start/", views.landing, name="landing"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

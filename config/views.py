@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -40,6 +40,16 @@ def home(request):
         "home.html",
         {"is_staff_member": is_staff_member(request.user), "is_field_member": is_field_member(request.user)},
     )
+
+
+@login_required
+def landing(request):
+    """Where signing in leads (LOGIN_REDIRECT_URL, and `/` without a QR query): field users to the
+    upload page, their only work; staff, and accounts without a group, to /home/, which lists the
+    staff pages or says that no permission has been given yet."""
+    if is_field_member(request.user) and not is_staff_member(request.user):
+        return redirect("uploads:upload-page")
+    return redirect("home")
 
 
 def _is_api(request) -> bool:

@@ -252,7 +252,7 @@ class SyncBatch(models.Model):
     # The partial unique constraint below is over this column, so at most one active row per
     # value can exist (portable to SQLite and PostgreSQL alike): True for the batches staff start
     # (one at a time), False for the nightly sync's own one-day batch, which runs beside them.
-    active_marker = models.BooleanField(default=True, editable=False)
+    active_marker = models.BooleanField(_("员工批次（同一时间只能一个）"), default=True, editable=False)
 
     class Meta:
         verbose_name = _("批量同步")

@@ -29,13 +29,13 @@ ACCENTS = {DocType.SALES: "sales", DocType.TRANSFER: "transfer", DocType.OTHER: 
 
 
 def root_redirect(request):
-    """`/` → `/uploads/` with the query kept: old QR codes point at `/?business_id=…`."""
-    target = reverse("uploads:upload-page")
+    """`/` → `/uploads/` with the query kept: old QR codes point at `/?business_id=…`. Without a
+    query, each kind of user goes to their own page (`landing`), signing in first if need be."""
     if request.META.get("QUERY_STRING"):
-        return redirect(f"{target}?{request.META['QUERY_STRING']}")
+        return redirect(f"{reverse('uploads:upload-page')}?{request.META['QUERY_STRING']}")
     if not request.user.is_authenticated:
-        return redirect_to_login(target)
-    return redirect(target)
+        return redirect_to_login(reverse("landing"))
+    return redirect("landing")
 
 
 def _document(request) -> dict:

@@ -25,6 +25,7 @@ from sync.models import (
     DayStatus,
     SyncDay,
 )
+from sync.services.failure_texts import internal_failure_text, remote_failure_text
 
 logger = logging.getLogger(__name__)
 
@@ -159,14 +160,14 @@ def sync_day(*, business_date: date, force: bool = False, heartbeat: Callable[[]
     except YonyouError as exc:
         result.status = "failed"
         result.error_code = exc.code
-        result.error_message = exc.message
+        result.error_message = remote_failure_text(code=exc.code, detail=exc.message)
         result.retryable = exc.retryable
         result.retry_after = exc.retry_after
         logger.warning("sync day failed", extra={"sync_date": str(business_date), "error_code": exc.code})
     except Exception as exc:
         result.status = "failed"
         result.error_code = INTERNAL_ERROR
-        result.error_message = f"{type(exc).__name__}: {exc}"[:2000]
+        result.error_message = internal_failure_text(exc=exc)[:2000]
         logger.exception("sync day crashed", extra={"sync_date": str(business_date)})
     result.duration_seconds = round(time.monotonic() - started, 3)
     _record_day(result)

@@ -1,5 +1,8 @@
 """The /scheduler/ page and the admin for runs and schedules."""
 
+import json
+import re
+
 import pytest
 
 from alerts import services
@@ -93,3 +96,65 @@ def test_admin_refuses_an_invalid_cron(client, staff_user):
     )
     assert response.status_code == 200
     assert "cron 表达式无效" in response.content.decode()
+
+
+def test_staff_change_a_jobs_cron_on_the_page_and_read_what_it_means(client, staff_user):
+    services.sync_schedules()
+    client.force_login(staff_user)
+    page = client.get("/scheduler/").content.decode()
+    assert 'action="/scheduler/jobs/cleanup_old_job_runs/schedule"' in page
+
+    response = client.post("/scheduler/jobs/cleanup_old_job_runs/schedule", {"cron": "30 6 * * 1-5"}, follow=True)
+
+    assert response.redirect_chain[-1][0].endswith("/scheduler/#job-cleanup_old_job_runs")
+    row = services.scheduled_job("cleanup_old_job_runs")
+    assert (row.cron, row.enabled, row.edited_by) == ("30 6 * * 1-5", True, staff_user)
+    assert "cleanup_old_job_runs：每周一至周五 06:30（30 6 * * 1-5），已启用" in response.content.decode()
+
+
+def test_an_invalid_cron_on_the_page_is_refused_with_the_reason_and_changes_nothing(client, staff_user):
+    services.sync_schedules()
+    before = services.scheduled_job("cleanup_old_job_runs").cron
+    client.force_login(staff_user)
+
+    response = client.post("/scheduler/jobs/cleanup_old_job_runs/schedule", {"cron": "99 * * * *"}, follow=True)
+
+    assert "cron 表达式无效" in response.content.decode()
+    assert services.scheduled_job("cleanup_old_job_runs").cron == before
+
+
+def test_staff_turn_a_job_off_and_on_again_on_the_page(client, staff_user):
+    services.sync_schedules()
+    client.force_login(staff_user)
+
+    off = client.post("/scheduler/jobs/cleanup_old_job_runs/schedule", {"enabled": "0"}, follow=True)
+    assert services.scheduled_job("cleanup_old_job_runs").enabled is False
+    assert "已停用" in off.content.decode() and ">启用</button>" in off.content.decode()
+
+    client.post("/scheduler/jobs/cleanup_old_job_runs/schedule", {"enabled": "1"})
+    assert services.scheduled_job("cleanup_old_job_runs").enabled is True
+
+
+def test_field_users_may_not_change_a_schedule(client, field_user):
+    services.sync_schedules()
+    before = services.scheduled_job("cleanup_old_job_runs")
+    client.force_login(field_user)
+    response = client.post("/scheduler/jobs/cleanup_old_job_runs/schedule", {"cron": "1 1 * * *", "enabled": "0"})
+    assert response.status_code == 403
+    after = services.scheduled_job("cleanup_old_job_runs")
+    assert (after.cron, after.enabled) == (before.cron, before.enabled)
+
+
+def test_the_page_gives_its_script_run_statuses_in_chinese_and_the_runs_link(client, staff_user):
+    client.force_login(staff_user)
+    html = client.get("/scheduler/").content.decode()
+    labels = json.loads(re.search(r'<script id="chart-labels" type="application/json">(.*?)</script>', html).group(1))
+    assert labels["statuses"] == {
+        "queued": "排队中",
+        "running": "运行中",
+        "success": "成功",
+        "failed": "失败",
+        "timeout": "超时",
+        "skipped": "已跳过",
+    }
+    assert labels["run_url"] == "/admin/alerts/jobrun/0/change/"

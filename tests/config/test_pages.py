@@ -25,11 +25,29 @@ def test_login_page_speaks_english_when_asked(client):
 
 
 @pytest.mark.django_db
-def test_login_then_home_page(client, field_user):
-    response = client.post("/accounts/login/", {"username": "field1", "password": "pw-field1"})
-    assert response.status_code == 302
-    assert response["Location"] == "/home/"
-    assert client.get("/home/").status_code == 200
+def test_after_signing_in_field_users_land_on_the_upload_page_and_staff_on_their_menu(
+    client, field_user, staff_user, outsider
+):
+    for user, password, page in (
+        (field_user, "pw-field1", "/uploads/"),
+        (staff_user, "pw-staff1", "/home/"),
+        (outsider, "pw-outsider1", "/home/"),
+    ):
+        client.logout()
+        signed_in = client.post("/accounts/login/", {"username": user.username, "password": password}, follow=True)
+        assert signed_in.redirect_chain[-1][0] == page, user.username
+        assert signed_in.status_code == 200
+        # Opening the site's root, as the README says, leads to the same page.
+        assert client.get("/", follow=True).redirect_chain[-1][0] == page, user.username
+
+
+def test_opening_the_root_signed_out_leads_through_the_sign_in_page_to_ones_own_page(client, staff_user):
+    response = client.get("/", follow=True)
+    assert response.redirect_chain[-1][0].startswith("/accounts/login/")
+    signed_in = client.post(
+        response.redirect_chain[-1][0], {"username": "staff1", "password": "pw-staff1"}, follow=True
+    )
+    assert signed_in.redirect_chain[-1][0] == "/home/", "staff do not land on the field upload page"
 
 
 def test_log_lines_are_json_with_the_request_id():

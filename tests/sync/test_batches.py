@@ -132,6 +132,7 @@ def test_a_failing_day_leaves_the_batch_partial_and_retry_reruns_only_that_day(s
     failed = batch.days.get(sync_date=START + timedelta(days=1))
     assert failed.status == "failed"
     assert failed.error_code == "http_500"
+    assert failed.error_message.startswith("用友服务器出错（HTTP 500）："), "the reason in Chinese, the detail after it"
     assert "500" in failed.error_message
     assert SyncDay.objects.get(sync_date=START + timedelta(days=1)).status == "failed"
     assert "2025-10-02" in batch.error_message

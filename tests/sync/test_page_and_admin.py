@@ -1,13 +1,19 @@
 """The /sync/ staff page and the admin of days, batches and synced documents."""
 
+import io
+import json
+import re
+import tempfile
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from sync import services
-from sync.models import SyncBatch
+from sync.models import SalesOrder, SyncBatch
 from tests.sync.conftest import run_batch
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +128,83 @@ def test_the_running_batch_shows_each_days_attempts_and_next_attempt_in_chinese(
     assert 'class="badge retrying">等待重试' in html
     assert timezone.localtime(day.next_attempt_at).strftime("%Y-%m-%d %H:%M:%S") in html
     assert "已尝试 1 次，将于" in html and "http_503" in html
+
+
+def test_admin_exports_the_filtered_document_list_as_a_streamed_xlsx_and_leaves_no_file(admin_client):
+    now = timezone.now()
+    common = {"business_date": START, "synced_at": now, "currency": "CNY"}
+    SalesOrder.objects.create(
+        remote_id="1",
+        code="SO-1",
+        customer_name="=cmd|' /C calc'!A0",
+        amount=Decimal("12.50"),
+        status_name="开立",
+        **common,
+    )
+    SalesOrder.objects.create(
+        remote_id="2", code="SO-2", customer_name="乙公司", amount=Decimal("3"), status_name="审核", **common
+    )
+    SalesOrder.objects.create(
+        remote_id="3",
+        code="SO-3",
+        customer_name="丙公司",
+        status_name="开立",
+        **{**common, "business_date": START + timedelta(days=1)},
+    )
+    changelist = admin_client.get(
+        "/admin/sync/salesorder/",
+        {"status_name": "开立", "business_date__day": "1", "business_date__month": "10", "business_date__year": "2025"},
+    )
+    assert "/admin/sync/salesorder/export/?" in changelist.content.decode(), "the button carries the list's filters"
+    tmp = Path(tempfile.gettempdir())
+    before = set(tmp.iterdir())
+
+    response = admin_client.get(
+        "/admin/sync/salesorder/export/",
+        {"status_name": "开立", "business_date__day": "1", "business_date__month": "10", "business_date__year": "2025"},
+    )
+
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Disposition"].startswith('attachment; filename="salesorder_')
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    header, *rows = list(sheet.iter_rows())
+    names = [c.value for c in header]
+    assert "单据编号" in names and "客户" in names and "金额" in names
+    assert [row[names.index("单据编号")].value for row in rows] == ["SO-1"], "only the rows the filters show"
+    customer = rows[0][names.index("客户")]
+    assert customer.value == "=cmd|' /C calc'!A0" and customer.data_type == "s", "text, never a formula"
+    assert rows[0][names.index("金额")].value == 12.5
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
+    assert set(tmp.iterdir()) - before == set(), "no temporary file left behind"
+
+
+def test_each_day_links_to_its_documents_in_the_admin_filtered_by_that_date(client, admin_client, staff_user, sandbox):
+    sandbox.faults(records_per_day=2)
+    run_batch(services.start_batch(start_date=START, end_date=START + timedelta(days=1)).pk)
+    client.force_login(staff_user)
+
+    html = client.get("/sync/").content.decode()
+
+    link = "/admin/sync/salesorder/?business_date__year=2025&amp;business_date__month=10&amp;business_date__day=1"
+    assert f'<a href="{link}">销售订单 2</a>' in html
+    documents = admin_client.get(link.replace("&amp;", "&")).content.decode()
+    assert "SO20251001-00001" in documents and "SO20251001-00002" in documents
+    assert "SO20251002-00001" not in documents, "only that day's documents"
+
+
+def test_the_page_tells_its_script_to_say_done_and_to_refresh_the_tables_in_place(client, staff_user):
+    client.force_login(staff_user)
+    html = client.get("/sync/").content.decode()
+    config = json.loads(re.search(r'<script id="sync-config" type="application/json">(.*?)</script>', html).group(1))
+    assert config["text"]["done"] == "完成：批次 #%(id)s %(status)s"
+    assert 'id="recent-batches"' in html and 'id="recent-days"' in html
+    script = (Path(__file__).resolve().parents[2] / "sync" / "static" / "sync" / "sync.js").read_text()
+    assert "window.location.reload" not in script, "the tables update in place, the page is not reloaded"
+    assert "DOMParser" in script and "innerHTML" not in script
+
+
+def test_a_batch_reads_its_staff_slot_marker_in_chinese(admin_client, sandbox):
+    sandbox.faults(records_per_day=1)
+    batch = run_batch(services.start_batch(start_date=START, end_date=START).pk)
+    html = admin_client.get(f"/admin/sync/syncbatch/{batch.pk}/change/").content.decode()
+    assert "员工批次（同一时间只能一个）" in html and "Active marker" not in html

@@ -124,8 +124,8 @@ def test_export_streams_photos_from_the_object_store_with_flat_memory(object_sto
             tracemalloc.stop()
         received.seek(0)
         archive = zipfile.ZipFile(received)
-        for record in records:
-            assert archive.read(f"images/{record.file_name}") == photo
+        for i, record in enumerate(records):
+            assert archive.read(f"images/1_SO-BIG-{i}/{record.file_name}") == photo
 
     assert peak < 4 * 1024 * 1024, f"{peak} bytes held at once to export 12 MiB of photos"
 

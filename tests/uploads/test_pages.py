@@ -174,7 +174,7 @@ def test_expired_link_is_refused(client, document):
 
 
 @pytest.mark.django_db
-def test_root_without_a_query_sends_people_to_sign_in_or_to_the_upload_page(rf, field_user):
+def test_root_without_a_query_sends_people_to_sign_in_or_to_their_own_page(rf, field_user):
     from django.contrib.auth.models import AnonymousUser
 
     anonymous = rf.get("/")
@@ -182,7 +182,7 @@ def test_root_without_a_query_sends_people_to_sign_in_or_to_the_upload_page(rf, 
     assert "/accounts/login/" in root_redirect(anonymous)["Location"]
     member = rf.get("/")
     member.user = field_user
-    assert root_redirect(member)["Location"] == "/uploads/"
+    assert root_redirect(member)["Location"] == "/start/"  # then to their own page, see tests/config
 
 
 @pytest.mark.django_db

@@ -108,7 +108,7 @@ def test_admin_export_action_streams_the_selected_records(staff_client, make_rec
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     archive = read_zip(response)
-    assert f"images/{chosen.file_name}" in archive.namelist()
+    assert f"images/1836660026080493581_SO20251021-0001/{chosen.file_name}" in archive.namelist()
     assert len([n for n in archive.namelist() if n.startswith("images/")]) == 1
 
 
@@ -291,10 +291,11 @@ def test_export_zips_workbook_and_images_with_filters_and_leaves_no_temp_files(s
     archive = read_zip(staff_api.get("/api/admin/export", {"search": "SO2025"}))
 
     assert archive.testzip() is None
+    folder = "images/1836660026080493581_SO20251021-0001"
     images = sorted(n for n in archive.namelist() if n.startswith("images/"))
-    assert images == sorted(f"images/{r.file_name}" for r in kept)
+    assert images == sorted(f"{folder}/{r.file_name}" for r in kept)
     for record in kept:
-        assert archive.read(f"images/{record.file_name}") == files.absolute_path(record.local_file_path).read_bytes()
+        assert archive.read(f"{folder}/{record.file_name}") == files.absolute_path(record.local_file_path).read_bytes()
     assert len(workbook_rows(archive)) == 1 + 3
     assert set(tmp.iterdir()) - before == set(), "no temporary file left behind"
 
@@ -324,3 +325,26 @@ def test_export_of_text_with_control_characters_still_completes(staff_api, make_
     rows = {row[0].value: row for row in workbook_rows(archive)[1:]}
     assert set(rows) == {"SO1", "SO2"}
     assert rows["SO2"][10].value == "=1+1" and rows["SO2"][10].data_type == "s"
+
+
+@pytest.mark.django_db
+def test_export_workbook_is_ready_to_read_and_links_each_row_to_its_photo_in_its_documents_folder(
+    staff_api, make_records
+):
+    first = make_records(2)
+    other = make_records(1, business_id="77", doc_number='PO/2025:"9"')[0]
+
+    archive = read_zip(staff_api.get("/api/admin/export"))
+
+    (name,) = [n for n in archive.namelist() if n.endswith(".xlsx")]
+    sheet = load_workbook(io.BytesIO(archive.read(name))).active
+    assert sheet.freeze_panes == "A2", "the header stays in view"
+    assert sheet.auto_filter.ref == "A1:M4", "a filter over the header and every row"
+    assert sheet.column_dimensions["A"].width >= 16 and sheet.column_dimensions["K"].width >= 30
+    assert sheet["M1"].value == "照片"
+    links = {row[5].value: row[12].value for row in sheet.iter_rows(min_row=2)}
+    expected = {r.file_name: f"images/1836660026080493581_SO20251021-0001/{r.file_name}" for r in first}
+    expected[other.file_name] = f"images/77_PO_2025__9_/{other.file_name}"
+    for file_name, path in expected.items():
+        assert links[file_name] == f'=HYPERLINK("{path}","{file_name}")'
+        assert path in archive.namelist(), "the link points at the photo inside the ZIP"

@@ -16,19 +16,47 @@
     box.className = isError ? "error" : "muted";
   }
 
+  function statusText(status) {
+    return labels.statuses[status] || status;
+  }
+
+  // The run's state, in the message line and in its job's "last run" cell, with a link to the run.
+  function showRun(run, jobId) {
+    var finished = run.status !== "queued" && run.status !== "running";
+    say(format(labels.run_state, run.id) + " " + statusText(run.status) + (run.error ? " — " + run.error : ""),
+        finished && run.status !== "success");
+    var link = document.createElement("a");
+    link.href = labels.run_url.replace("/0/", "/" + encodeURIComponent(run.id) + "/");
+    link.textContent = labels.open_run + " #" + run.id;
+    var box = document.getElementById("trigger-message");
+    box.appendChild(document.createTextNode(" "));
+    box.appendChild(link);
+    var cell = document.querySelector('td[data-last-run="' + CSS.escape(jobId) + '"]');
+    if (cell) {
+      var badge = document.createElement("span");
+      badge.className = "badge " + (run.status === "success" ? "success"
+        : (run.status === "failed" || run.status === "timeout") ? "failed" : "queued");
+      badge.textContent = statusText(run.status);
+      var runLink = link.cloneNode(true);
+      runLink.textContent = "#" + run.id;
+      while (cell.firstChild) { cell.removeChild(cell.firstChild); }
+      cell.appendChild(runLink);
+      cell.appendChild(document.createTextNode(" "));
+      cell.appendChild(badge);
+    }
+    return finished;
+  }
+
   function pollRun(url, jobId) {
     var tries = 0;
     function poll() {
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { return r.json(); })
         .then(function (run) {
-          if (run.status === "queued" || run.status === "running") {
-            say(format(labels.run_state, run.id) + " " + run.status);
+          if (!showRun(run, jobId)) {
             if (++tries < 120) { window.setTimeout(poll, 1000); }
             return;
           }
-          say(format(labels.run_state, run.id) + " " + run.status + (run.error ? " — " + run.error : ""),
-              run.status !== "success");
           if (document.getElementById("chart-job").value === jobId) { drawChart(jobId); }
         });
     }

@@ -88,16 +88,42 @@
     });
   }
 
+  // The recent batches and days tables, as the server renders them now (escaped by Django's
+  // templates, parsed as a separate inert document, never assigned as HTML), swapped in place.
+  function refreshTables() {
+    return fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        ["recent-batches", "recent-days"].forEach(function (id) {
+          var source = fresh.getElementById(id);
+          var target = byId(id);
+          if (source && target) {
+            target.tBodies[0].replaceWith(document.importNode(source.tBodies[0], true));
+          }
+        });
+      })
+      .catch(function () { /* the next poll tries again */ });
+  }
+
+  function finished(batch) {
+    say(byId("running-message"),
+        text.done.replace("%(id)s", String(batch.id)).replace("%(status)s", batch.status_display), false);
+    byId("batch-form").querySelector("button[type=submit]").disabled = false;
+    document.querySelectorAll("button[data-action=retry]").forEach(function (b) { b.disabled = false; });
+    refreshTables();
+  }
+
   function poll(id) {
     clearTimeout(pollTimer);
     call("GET", batchUrl(id))
       .then(function (batch) {
         showBatch(batch);
         if (batch.is_active) {
+          refreshTables();
           pollTimer = setTimeout(function () { poll(id); }, config.pollMs);
         } else {
-          say(byId("running-message"), text.finished, false);
-          setTimeout(function () { window.location.reload(); }, 1200);
+          finished(batch);
         }
       })
       .catch(function (error) {
