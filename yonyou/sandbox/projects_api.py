@@ -33,6 +33,17 @@ PEOPLE = ("张伟", "王芳", "李娜", "刘洋", "陈杰", "杨静", "赵磊", 
 CUSTOMERS = ("华东机械", "南方电力", "北辰物流", "西部建设", "中原食品", "海川医药", "星河电子", "远航船舶")
 
 
+# Every CRUNCH_EVERY-th project has a week of overtime (see `build_project`).
+CRUNCH_EVERY = 50
+
+
+def crunch_start(number: int) -> int:
+    """The day offset (from BASE_DAY) where project `number`'s crunch week starts."""
+    fixed = _rng(number, 0)
+    start = fixed.randrange(0, 300)
+    return start + fixed.randrange(30, 240) // 2
+
+
 def project_id(number: int) -> str:
     return f"P{number:05d}"
 
@@ -109,17 +120,25 @@ def build_project(number: int, revision: int, *, status: str | None = None, upda
     for task in tasks:
         task["progress"] = max(0, task["progress"])
     issues = []
+    unanswered = _rng(number, -1)
     for index in range(fixed.randrange(0, 3)):
         opened = start * 24 + fixed.randrange(0, length * 24)
         resolved = rng.random() < 0.6
+        # Drawn in the order they always were, so that every other field stays what it was.
+        severity = SEVERITIES[fixed.randrange(len(SEVERITIES))]
+        blocking = fixed.random() < 0.2
+        responded = _moment(opened + fixed.randrange(1, 48))
+        # Some open issues were never answered (the response-time jobs look for them).
+        if not resolved and unanswered.random() < 0.4:
+            responded = None
         issues.append(
             {
                 "id": f"{project_id(number)}-I{index + 1}",
                 "title": f"问题 {index + 1}",
-                "severity": SEVERITIES[fixed.randrange(len(SEVERITIES))],
-                "blocking": fixed.random() < 0.2,
+                "severity": severity,
+                "blocking": blocking,
                 "opened_at": _moment(opened),
-                "responded_at": _moment(opened + fixed.randrange(1, 48)),
+                "responded_at": responded,
                 "resolved_at": _moment(opened + fixed.randrange(48, 200)) if resolved else None,
                 "due_at": _moment(opened + 72),
             }
@@ -139,6 +158,11 @@ def build_project(number: int, revision: int, *, status: str | None = None, upda
         {"person": task["assignee"], "date": _day(start + day), "hours": f"{fixed.randrange(2, 9)}.0"}
         for day, task in enumerate(tasks)
     ]
+    if number % CRUNCH_EVERY == 0:
+        # A crunch week: the owner logs 9 h a day for the 7 days from the middle of the plan, more
+        # than a week's capacity on its own (the workload job's case); other weeks stay below it.
+        owner = PEOPLE[number % len(PEOPLE)]
+        timesheets += [{"person": owner, "date": _day(crunch_start(number) + day), "hours": "9.0"} for day in range(7)]
     return {
         "id": project_id(number),
         "type": project_type,
