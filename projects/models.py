@@ -349,3 +349,59 @@ class CustomerLink(models.Model):
         if self.expires_at <= now:
             return "expired"
         return "valid"
+
+
+class IssueStatisticsSnapshot(models.Model):
+    """One day's issue figures of a project and severity (每日问题统计快照), for trend charts."""
+
+    day = models.DateField(_("日期"))
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issue_snapshots")
+    severity = models.CharField(_("严重程度"), max_length=20, choices=ProjectIssue.Severity.choices)
+    opened = models.PositiveIntegerField(_("当日新增"), default=0)
+    resolved = models.PositiveIntegerField(_("当日解决"), default=0)
+    open = models.PositiveIntegerField(_("日终未解决"), default=0)
+    overdue = models.PositiveIntegerField(_("日终逾期"), default=0)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("问题统计快照")
+        verbose_name_plural = _("问题统计快照")
+        ordering = ["-day", "project", "severity"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "project", "severity"], name="projects_issue_snapshot_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.project_id} {self.severity}"
+
+
+class ResponseMetrics(models.Model):
+    """Issue response and resolution times of a project or a team over a window (计算响应时效指标)."""
+
+    class Scope(models.TextChoices):
+        PROJECT = "project", _("项目")
+        TEAM = "team", _("团队")
+
+    day = models.DateField(_("日期"))
+    scope = models.CharField(_("范围"), max_length=20, choices=Scope.choices)
+    # The project's remote id (scope project) or the team's name: its owner (scope team).
+    subject = models.CharField(_("对象"), max_length=200)
+    window_days = models.PositiveSmallIntegerField(_("统计天数"))
+    responded = models.PositiveIntegerField(_("已响应问题数"), default=0)
+    response_mean_h = models.FloatField(_("平均响应（小时）"), null=True, blank=True)
+    response_p90_h = models.FloatField(_("P90 响应（小时）"), null=True, blank=True)
+    resolved = models.PositiveIntegerField(_("已解决问题数"), default=0)
+    resolve_mean_h = models.FloatField(_("平均解决（小时）"), null=True, blank=True)
+    resolve_p90_h = models.FloatField(_("P90 解决（小时）"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("响应时效指标")
+        verbose_name_plural = _("响应时效指标")
+        ordering = ["-day", "scope", "subject"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "scope", "subject"], name="projects_response_metrics_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.subject}"
