@@ -405,3 +405,50 @@ class ResponseMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.subject}"
+
+
+class ProjectProgressSummary(models.Model):
+    """A project's progress of the day from its milestones (weighted by payment share) and its tasks
+    (进度汇总计算), recomputed hourly; one row per day is its history."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="progress_history")
+    day = models.DateField(_("日期"))
+    milestone_pct = models.FloatField(_("里程碑进度（%）"), null=True, blank=True)
+    task_pct = models.FloatField(_("任务进度（%）"), null=True, blank=True)
+    progress_pct = models.FloatField(_("综合进度（%）"))
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("进度汇总")
+        verbose_name_plural = _("进度汇总")
+        ordering = ["project", "-day"]
+        constraints = [models.UniqueConstraint(fields=["project", "day"], name="projects_progress_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.day} {self.progress_pct}"
+
+
+class ProjectHealth(models.Model):
+    """A project's health (健康度) on a day: a score from schedule, cost, issues and payments with
+    the reasons it lost points. The hourly job rewrites today's row; past days are the snapshots."""
+
+    class Level(models.TextChoices):
+        GOOD = "good", _("健康")
+        WATCH = "watch", _("关注")
+        BAD = "bad", _("危险")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="health_history")
+    day = models.DateField(_("日期"))
+    score = models.PositiveSmallIntegerField(_("得分"))
+    level = models.CharField(_("等级"), max_length=20, choices=Level.choices)
+    reasons = models.JSONField(_("扣分原因"), default=list, blank=True)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("项目健康度")
+        verbose_name_plural = _("项目健康度")
+        ordering = ["project", "-day"]
+        constraints = [models.UniqueConstraint(fields=["project", "day"], name="projects_health_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.day} {self.score}"
