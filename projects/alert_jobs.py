@@ -102,6 +102,14 @@ _thresholds(
     ThresholdSpec(
         "workload_weekly_hours", gettext_lazy("负荷超限：每人最近 7 天工时上限"), gettext_lazy("小时"), 45, 1, 168
     ),
+    ThresholdSpec(
+        "milestone_payment_grace_days",
+        gettext_lazy("收款计划调整：里程碑逾期多少天后顺延收款日期"),
+        gettext_lazy("天"),
+        0,
+        0,
+        60,
+    ),
     ThresholdSpec("workload_open_tasks", gettext_lazy("负荷超限：每人未来 7 天到期的未完成任务上限"), "", 8, 1, 200),
 )
 

@@ -57,7 +57,10 @@ PARTS = {
     "milestones": (Milestone, ("name", "planned_date", "actual_date", "status", "payment_share")),
     "tasks": (Task, ("name", "assignee", "due_date", "progress", "status")),
     "issues": (ProjectIssue, ("title", "severity", "blocking", "opened_at", "responded_at", "resolved_at", "due_at")),
-    "payment_plans": (PaymentPlan, ("name", "amount", "due_date", "received_amount", "received_date")),
+    "payment_plans": (
+        PaymentPlan,
+        ("name", "amount", "due_date", "received_amount", "received_date", "milestone_remote_id"),
+    ),
 }
 UNCHANGED_UPDATE_CHUNK = 500
 BULK_BATCH = 500
@@ -181,6 +184,7 @@ def parse_document(document: dict) -> ParsedProject:
                     "due_date": _date(item.get("due_date")),
                     "received_amount": _money(item.get("received_amount")),
                     "received_date": _date(item.get("received_date")),
+                    "milestone_remote_id": str(item.get("milestone_id") or ""),
                 }
                 for item in document.get("payment_plans") or []
             ],

@@ -172,6 +172,11 @@ class PaymentPlan(models.Model):
     due_date = models.DateField(_("应收日期"), null=True, blank=True)
     received_amount = models.DecimalField(_("已收金额"), max_digits=14, decimal_places=2, default=0)
     received_date = models.DateField(_("收款日期"), null=True, blank=True)
+    milestone_remote_id = models.CharField(_("对应里程碑"), max_length=100, blank=True)
+    # Ours, not the remote's: where the milestone's state puts the payment (written hourly by
+    # check_milestone_status_and_adjust_payments; empty while the plan stands).
+    expected_date = models.DateField(_("预计收款日期"), null=True, blank=True)
+    expected_reason = models.CharField(_("调整原因"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("回款计划")

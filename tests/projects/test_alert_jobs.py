@@ -9,7 +9,7 @@ import pytest
 
 from alerts.alerting.models import Alert
 from alerts.alerting.thresholds import set_threshold
-from projects import alert_jobs, cache
+from projects import alert_jobs, cache, payment_adjustments
 from yonyou.sandbox.projects_api import PEOPLE as PEOPLE_IN_SANDBOX
 from yonyou.sandbox.projects_api import build_project
 
@@ -150,6 +150,25 @@ def workload_case(doc, v):
     doc["timesheets"] = [{"person": person, "date": f"2026-06-{day:02d}", "hours": hours} for day in range(11, 16)]
 
 
+def milestone_payment_case(doc, v):
+    pid = doc["id"]
+    planned = by_variant(v, fire="2026-06-14", near="2026-06-15", clear="2026-06-14")
+    done = v == "clear"
+    doc["milestones"] = [milestone(pid, 1, planned, "done" if done else "pending")]
+    doc["milestones"][0]["actual_date"] = "2026-06-14" if done else None
+    doc["payment_plans"] = [
+        {
+            "id": f"{pid}-PAY1",
+            "name": "第 1 期款",
+            "amount": "1000.00",
+            "due_date": planned,
+            "received_amount": "1000.00" if done else "0.00",
+            "received_date": "2026-06-14" if done else None,
+            "milestone_id": f"{pid}-M1",
+        }
+    ]
+
+
 def part_key(suffix):
     return lambda number: f"main:P{number:05d}{suffix}"
 
@@ -171,8 +190,17 @@ CASES = {
     ),
     "check_cost_overrun_alerts": (cost_case, part_key(""), ("cost_overrun_tolerance_pct", 5), {1, 2}),
     "check_payment_reminder": (payment_case, part_key("-PAY1"), ("payment_due_within_days", 10), {1, 2}),
+    "check_milestone_status_and_adjust_payments": (
+        milestone_payment_case,
+        part_key("-PAY1"),
+        ("milestone_payment_grace_days", 1),
+        set(),
+    ),
     "check_workload_overload_alerts": (workload_case, PEOPLE.get, ("workload_weekly_hours", 35), {1, 2}),
 }
+
+
+JOBS = {job_id: getattr(alert_jobs, job_id, None) or getattr(payment_adjustments, job_id) for job_id in CASES}
 
 
 def store(case, number, variant):
@@ -189,7 +217,7 @@ def open_keys(rule):
 @pytest.mark.parametrize("job_id", sorted(CASES))
 def test_job_fires_skips_the_near_miss_dedupes_follows_its_threshold_and_resolves(db, job_id):
     case, key_of, (threshold, value), after_change = CASES[job_id]
-    run = getattr(alert_jobs, job_id)
+    run = JOBS[job_id]
     store(case, 1, "fire")
     store(case, 2, "near")
 
@@ -250,7 +278,7 @@ def test_every_job_finds_cases_in_the_sandbox_default_projects_synced_over_http(
 
     remote.control(reset=True, count=300)
     assert sync.sync_projects(mode="full").status == "success"
-    counts = {job_id: getattr(alert_jobs, job_id)(now=NOW)["raised"] for job_id in CASES}
+    counts = {job_id: JOBS[job_id](now=NOW)["raised"] for job_id in CASES}
     del counts["check_workload_overload_alerts"]
     assert all(counts.values()), str(counts)
 
@@ -278,7 +306,43 @@ def test_the_jobs_are_registered_with_the_seed_ids_names_and_times():
         "check_cost_overrun_alerts": ("成本超支预警", "0 10 * * *"),
         "check_payment_reminder": ("收款提醒服务", "30 9 * * *"),
         "check_workload_overload_alerts": ("负荷超限预警", "0 11 * * *"),
+        "check_milestone_status_and_adjust_payments": ("里程碑状态监控与收款计划调整", "0 * * * *"),
+        "daily_issue_statistics_snapshot": ("每日问题统计快照", "0 3 * * *"),
+        "calculate_response_metrics": ("计算响应时效指标", "0 1 * * *"),
+        "calculate_progress_summary": ("进度汇总计算", "0 * * * *"),
+        "calculate_project_health": ("健康度自动计算", "0 * * * *"),
+        "daily_health_snapshot": ("健康度快照", "0 2 * * *"),
     }
     for job_id, (name, cron) in expected.items():
         spec = registry.get_job(job_id)
         assert (spec.name, spec.cron) == (name, cron)
+
+
+def test_a_delayed_milestone_moves_its_payment_and_a_completed_one_makes_it_due(db):
+    from projects.models import PaymentPlan
+
+    document = base_document(1)
+    document["milestones"] = [milestone("P00001", 1, "2026-06-05"), milestone("P00001", 2, "2026-06-01", "done")]
+    document["milestones"][1]["actual_date"] = "2026-06-01"
+    document["payment_plans"] = [
+        {
+            "id": f"P00001-PAY{n}",
+            "name": f"第 {n} 期款",
+            "amount": "1000.00",
+            "due_date": due,
+            "received_amount": "0.00",
+            "received_date": None,
+            "milestone_id": f"P00001-M{n}",
+        }
+        for n, due in ((1, "2026-06-20"), (2, "2026-07-01"))
+    ]
+    cache.store_documents(source="main", documents=[document], now=NOW)
+
+    payment_adjustments.check_milestone_status_and_adjust_payments(now=NOW)
+
+    moved, due_now = PaymentPlan.objects.order_by("remote_id")
+    # Ten days late: the 2026-06-20 payment is expected ten days later.
+    assert (str(moved.expected_date), str(moved.due_date)) == ("2026-06-30", "2026-06-20")
+    assert "延期 10 天" in moved.expected_reason
+    assert str(due_now.expected_date) == "2026-06-01" and "已完成" in due_now.expected_reason
+    assert open_keys("check_milestone_status_and_adjust_payments") == {"main:P00001-PAY1", "main:P00001-PAY2"}

@@ -147,6 +147,7 @@ def build_project(number: int, revision: int, *, status: str | None = None, upda
         {
             "id": f"{project_id(number)}-PAY{index + 1}",
             "name": f"第 {index + 1} 期款",
+            "milestone_id": milestone["id"],
             "amount": f"{budget * share // 100}.00",
             "due_date": milestone["planned_date"],
             "received_amount": f"{budget * share // 100}.00" if milestone["status"] == "done" else "0.00",
