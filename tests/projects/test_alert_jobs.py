@@ -9,7 +9,7 @@ import pytest
 
 from alerts.alerting.models import Alert
 from alerts.alerting.thresholds import set_threshold
-from projects import alert_jobs, cache, payment_adjustments
+from projects import alert_jobs, cache
 from yonyou.sandbox.projects_api import PEOPLE as PEOPLE_IN_SANDBOX
 from yonyou.sandbox.projects_api import build_project
 
@@ -200,7 +200,7 @@ CASES = {
 }
 
 
-JOBS = {job_id: getattr(alert_jobs, job_id, None) or getattr(payment_adjustments, job_id) for job_id in CASES}
+JOBS = {job_id: getattr(alert_jobs, job_id) for job_id in CASES}
 
 
 def store(case, number, variant):
@@ -338,7 +338,7 @@ def test_a_delayed_milestone_moves_its_payment_and_a_completed_one_makes_it_due(
     ]
     cache.store_documents(source="main", documents=[document], now=NOW)
 
-    payment_adjustments.check_milestone_status_and_adjust_payments(now=NOW)
+    alert_jobs.check_milestone_status_and_adjust_payments(now=NOW)
 
     moved, due_now = PaymentPlan.objects.order_by("remote_id")
     # Ten days late: the 2026-06-20 payment is expected ten days later.

@@ -14,21 +14,21 @@ from django.utils.translation import gettext as _
 from alerts.alerting.lifecycle import Firing
 from alerts.alerting.messages import in_site_language
 from alerts.alerting.models import Severity
-from projects.alert_jobs import (
+from projects.alert_jobs.common import (
     PROJECT_FIELDS,
-    _days,
-    _declare,
-    _Declared,
-    _key,
-    _labels,
-    _lateness_severity,
-    _project_link,
-    _run,
-    _today,
+    Declared,
+    alert_key,
+    declare_job_rule,
+    evaluate,
+    lateness_severity,
+    local_today,
+    project_labels,
+    project_link,
+    threshold_days,
 )
 from projects.models import Milestone, PaymentPlan, ProjectStatus
 
-MILESTONE_PAYMENTS = _Declared(
+MILESTONE_PAYMENTS = Declared(
     "check_milestone_status_and_adjust_payments",
     "里程碑状态监控与收款计划调整",
     "0 * * * *",
@@ -40,8 +40,8 @@ MILESTONE_PAYMENTS = _Declared(
 def adjust_payment_plans(*, now: datetime) -> list[Firing]:
     """Write each open plan's expected date (only the rows whose value changes) and return the
     plans adjusted, as alerts."""
-    today = _today(now)
-    grace = _days("milestone_payment_grace_days")
+    today = local_today(now)
+    grace = threshold_days("milestone_payment_grace_days")
     plans = list(
         PaymentPlan.objects.filter(project__deleted_at__isnull=True, received_amount__lt=F("amount"))
         .exclude(project__status=ProjectStatus.CANCELLED)
@@ -72,11 +72,11 @@ def adjust_payment_plans(*, now: datetime) -> list[Firing]:
         if expected is not None:
             firing.append(
                 Firing(
-                    key=_key(plan, plan["remote_id"]),
+                    key=alert_key(plan, plan["remote_id"]),
                     title=_("项目 %(project)s %(name)s：%(reason)s")
                     % {"project": plan["project__remote_id"], "name": plan["name"], "reason": reason},
-                    labels=_labels(plan, milestone=plan["milestone_remote_id"]),
-                    link=_project_link(plan),
+                    labels=project_labels(plan, milestone=plan["milestone_remote_id"]),
+                    link=project_link(plan),
                     severity=severity,
                 )
             )
@@ -104,10 +104,10 @@ def _expected(plan: dict, milestone: dict | None, today: date, grace: int) -> tu
         "days": late,
         "date": moved.isoformat(),
     }
-    return moved, reason, _lateness_severity(late)
+    return moved, reason, lateness_severity(late)
 
 
-@_declare(
+@declare_job_rule(
     MILESTONE_PAYMENTS,
     reads=["projects_project", "projects_milestone", "projects_paymentplan"],
     description="里程碑完成则对应收款计划到期；里程碑延期则顺延预计收款日期并预警",
@@ -116,4 +116,4 @@ def _expected(plan: dict, milestone: dict | None, today: date, grace: int) -> tu
 @in_site_language
 def check_milestone_status_and_adjust_payments(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
-    return _run(MILESTONE_PAYMENTS.id, adjust_payment_plans(now=now), now)
+    return evaluate(MILESTONE_PAYMENTS.id, adjust_payment_plans(now=now), now)
