@@ -190,7 +190,12 @@ def parse_document(document: dict) -> ParsedProject:
             ],
         }
         timesheets = [
-            {"person": item["person"], "work_date": _date(item["date"]), "hours": Decimal(str(item["hours"]))}
+            {
+                "person": item["person"],
+                "work_date": _date(item["date"]),
+                "hours": Decimal(str(item["hours"])),
+                "hourly_rate": _money(item.get("rate")),
+            }
             for item in document.get("timesheets") or []
         ]
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:

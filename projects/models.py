@@ -194,6 +194,8 @@ class Timesheet(models.Model):
     person = models.CharField(_("人员"), max_length=100)
     work_date = models.DateField(_("日期"))
     hours = models.DecimalField(_("工时"), max_digits=5, decimal_places=1)
+    # The person's cost per hour on that day, as the remote says (monthly labor cost).
+    hourly_rate = models.DecimalField(_("小时费率"), max_digits=10, decimal_places=2, default=0)
 
     class Meta:
         verbose_name = _("工时")
@@ -457,3 +459,23 @@ class ProjectHealth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} {self.day} {self.score}"
+
+
+class MonthlyLaborCost(models.Model):
+    """A month's hours × rate of one person on one project (月度工时成本计算)."""
+
+    month = models.DateField(_("月份"), help_text=_("该月第一天"))
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labor_costs")
+    person = models.CharField(_("人员"), max_length=100)
+    hours = models.DecimalField(_("工时"), max_digits=10, decimal_places=1)
+    cost = models.DecimalField(_("成本"), max_digits=14, decimal_places=2)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("月度工时成本")
+        verbose_name_plural = _("月度工时成本")
+        ordering = ["-month", "project", "person"]
+        constraints = [models.UniqueConstraint(fields=["month", "project", "person"], name="projects_labor_cost_once")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.person} {self.cost}"

@@ -44,6 +44,11 @@ def crunch_start(number: int) -> int:
     return start + fixed.randrange(30, 240) // 2
 
 
+def hourly_rate(person: str) -> str:
+    """A person's cost per hour: 100.00 for the first of PEOPLE, 20 more for each next one."""
+    return f"{100 + 20 * PEOPLE.index(person)}.00"
+
+
 def project_id(number: int) -> str:
     return f"P{number:05d}"
 
@@ -156,14 +161,22 @@ def build_project(number: int, revision: int, *, status: str | None = None, upda
         for index, (share, milestone) in enumerate(zip(shares, milestones, strict=True))
     ]
     timesheets = [
-        {"person": task["assignee"], "date": _day(start + day), "hours": f"{fixed.randrange(2, 9)}.0"}
+        {
+            "person": task["assignee"],
+            "date": _day(start + day),
+            "hours": f"{fixed.randrange(2, 9)}.0",
+            "rate": hourly_rate(task["assignee"]),
+        }
         for day, task in enumerate(tasks)
     ]
     if number % CRUNCH_EVERY == 0:
         # A crunch week: the owner logs 9 h a day for the 7 days from the middle of the plan, more
         # than a week's capacity on its own (the workload job's case); other weeks stay below it.
         owner = PEOPLE[number % len(PEOPLE)]
-        timesheets += [{"person": owner, "date": _day(crunch_start(number) + day), "hours": "9.0"} for day in range(7)]
+        timesheets += [
+            {"person": owner, "date": _day(crunch_start(number) + day), "hours": "9.0", "rate": hourly_rate(owner)}
+            for day in range(7)
+        ]
     return {
         "id": project_id(number),
         "type": project_type,
