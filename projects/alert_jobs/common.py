@@ -124,8 +124,11 @@ def alert_key(row: dict, remote_id: str) -> str:
     return f"{row['project__source']}:{remote_id}"
 
 
-def lateness_severity(days_late: int) -> str:
-    return Severity.CRITICAL if days_late >= threshold_days("project_late_critical_days") else Severity.WARNING
+def severity_by_lateness():
+    """A function from days late to severity, with the critical threshold read once per run (not
+    once per row)."""
+    critical_days = threshold_days("project_late_critical_days")
+    return lambda days_late: Severity.CRITICAL if days_late >= critical_days else Severity.WARNING
 
 
 def local_today(now: datetime) -> date:

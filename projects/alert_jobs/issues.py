@@ -19,9 +19,9 @@ from projects.alert_jobs.common import (
     alert_key,
     declare_job_rule,
     evaluate,
-    lateness_severity,
     project_labels,
     project_link,
+    severity_by_lateness,
 )
 from projects.models import ProjectIssue, ProjectStatus
 
@@ -67,10 +67,11 @@ def _issue_firing(row: dict, title: str, severity: str) -> Firing:
 def overdue_issues(*, now: datetime) -> list[Firing]:
     """Unresolved issues more than the grace hours past their due time."""
     cutoff = now - timedelta(hours=threshold_value("issue_overdue_grace_hours"))
+    by_lateness = severity_by_lateness()
     firing = []
     for row in _open_issues().filter(due_at__lt=cutoff).values(*ISSUE_FIELDS):
         late = now - row["due_at"]
-        severity = Severity.CRITICAL if row["severity"] == "critical" else lateness_severity(late.days)
+        severity = Severity.CRITICAL if row["severity"] == "critical" else by_lateness(late.days)
         title = _("项目 %(project)s 问题“%(title)s”已逾期 %(hours)s 小时") % {
             "project": row["project__remote_id"],
             "title": row["title"],

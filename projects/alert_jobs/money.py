@@ -19,10 +19,10 @@ from projects.alert_jobs.common import (
     alert_key,
     declare_job_rule,
     evaluate,
-    lateness_severity,
     local_today,
     project_labels,
     project_link,
+    severity_by_lateness,
     threshold_days,
 )
 from projects.models import PaymentPlan, ProjectStatus
@@ -93,6 +93,7 @@ def payments_due(*, now: datetime) -> list[Firing]:
     from django.db.models import F
 
     today = local_today(now)
+    by_lateness = severity_by_lateness()
     horizon = today + timedelta(days=threshold_days("payment_due_within_days"))
     rows = (
         PaymentPlan.objects.filter(
@@ -109,7 +110,7 @@ def payments_due(*, now: datetime) -> list[Firing]:
         if late > 0:
             title, severity = (
                 _("项目 %(project)s %(name)s 逾期 %(days)s 天未收，待收 %(owed)s") % params,
-                lateness_severity(late),
+                by_lateness(late),
             )
         else:
             params["date"] = row["due_date"].isoformat()

@@ -20,10 +20,10 @@ from projects.alert_jobs.common import (
     alert_key,
     declare_job_rule,
     evaluate,
-    lateness_severity,
     local_today,
     project_labels,
     project_link,
+    severity_by_lateness,
     threshold_days,
 )
 from projects.models import Milestone, PaymentPlan, ProjectStatus
@@ -41,6 +41,7 @@ def adjust_payment_plans(*, now: datetime) -> list[Firing]:
     """Write each open plan's expected date (only the rows whose value changes) and return the
     plans adjusted, as alerts."""
     today = local_today(now)
+    by_lateness = severity_by_lateness()
     grace = threshold_days("milestone_payment_grace_days")
     plans = list(
         PaymentPlan.objects.filter(project__deleted_at__isnull=True, received_amount__lt=F("amount"))
@@ -66,7 +67,7 @@ def adjust_payment_plans(*, now: datetime) -> list[Firing]:
     changed, firing = [], []
     for plan in plans:
         milestone = milestones.get((plan["project_id"], plan["milestone_remote_id"]))
-        expected, reason, severity = _expected(plan, milestone, today, grace)
+        expected, reason, severity = _expected(plan, milestone, today, grace, by_lateness)
         if (expected, reason) != (plan["expected_date"], plan["expected_reason"]):
             changed.append(PaymentPlan(pk=plan["pk"], expected_date=expected, expected_reason=reason))
         if expected is not None:
@@ -84,7 +85,7 @@ def adjust_payment_plans(*, now: datetime) -> list[Firing]:
     return firing
 
 
-def _expected(plan: dict, milestone: dict | None, today: date, grace: int) -> tuple[date | None, str, str]:
+def _expected(plan: dict, milestone: dict | None, today: date, grace: int, by_lateness) -> tuple[date | None, str, str]:
     if milestone is None:
         return None, "", ""
     if milestone["status"] == Milestone.Status.DONE:
@@ -104,7 +105,7 @@ def _expected(plan: dict, milestone: dict | None, today: date, grace: int) -> tu
         "days": late,
         "date": moved.isoformat(),
     }
-    return moved, reason, lateness_severity(late)
+    return moved, reason, by_lateness(late)
 
 
 @declare_job_rule(

@@ -19,11 +19,11 @@ from projects.alert_jobs.common import (
     alert_key,
     declare_job_rule,
     evaluate,
-    lateness_severity,
     local_today,
     open_tasks,
     project_labels,
     project_link,
+    severity_by_lateness,
     threshold_days,
 )
 from projects.models import Milestone, Task
@@ -38,6 +38,7 @@ MILESTONE_ALERTS = Declared(
 def due_milestones(*, now: datetime) -> list[Firing]:
     """Pending milestones of active projects due within N days (info) or overdue (by lateness)."""
     today = local_today(now)
+    by_lateness = severity_by_lateness()
     horizon = today + timedelta(days=threshold_days("milestone_due_within_days"))
     rows = Milestone.objects.filter(
         status=Milestone.Status.PENDING,
@@ -54,7 +55,7 @@ def due_milestones(*, now: datetime) -> list[Firing]:
                 "name": row["name"],
                 "days": late,
             }
-            severity = lateness_severity(late)
+            severity = by_lateness(late)
         else:
             title = _("项目 %(project)s 里程碑“%(name)s”将于 %(date)s 到期") % {
                 "project": row["project__remote_id"],
@@ -173,6 +174,7 @@ TASK_FIELDS = ("remote_id", "name", "assignee", "due_date", *PROJECT_FIELDS)
 def delayed_tasks(*, now: datetime) -> list[Firing]:
     """Unfinished tasks of active projects more than the grace days past their due date."""
     today = local_today(now)
+    by_lateness = severity_by_lateness()
     last_due = today - timedelta(days=threshold_days("task_delay_grace_days") + 1)
     firing = []
     for row in open_tasks().filter(due_date__lte=last_due).values(*TASK_FIELDS):
@@ -189,7 +191,7 @@ def delayed_tasks(*, now: datetime) -> list[Firing]:
                 },
                 labels=project_labels(row, assignee=row["assignee"]),
                 link=project_link(row),
-                severity=lateness_severity(late),
+                severity=by_lateness(late),
             )
         )
     return firing

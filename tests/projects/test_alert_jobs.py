@@ -346,3 +346,39 @@ def test_a_delayed_milestone_moves_its_payment_and_a_completed_one_makes_it_due(
     assert "延期 10 天" in moved.expected_reason
     assert str(due_now.expected_date) == "2026-06-01" and "已完成" in due_now.expected_reason
     assert open_keys("check_milestone_status_and_adjust_payments") == {"main:P00001-PAY1", "main:P00001-PAY2"}
+
+
+def _queries_of_every_job(projects: int) -> dict[str, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from alerts import registry
+
+    documents = [build_project(number, 0) for number in range(1, projects + 1)]
+    cache.store_documents(source="main", documents=documents, now=NOW)
+    counts = {}
+    for job_id in [
+        *CASES,
+        "daily_issue_statistics_snapshot",
+        "calculate_response_metrics",
+        "calculate_progress_summary",
+        "calculate_project_health",
+        "calculate_monthly_labor_cost_task",
+    ]:
+        registry.get_job(job_id).func(now=NOW)
+        # The steady run: the first one's INSERTs come in batches (SQLite's variable limit).
+        with CaptureQueriesContext(connection) as queries:
+            registry.get_job(job_id).func(now=NOW + timedelta(minutes=1))
+        counts[job_id] = len(queries)
+    return counts
+
+
+def test_query_count_does_not_grow_with_the_rows(db):
+    # The bench caught a per-row threshold read (a query per late row); this keeps statements fixed.
+    small = _queries_of_every_job(100)
+    Alert.objects.all().delete()
+    large = _queries_of_every_job(400)
+    # Four times the rows: the same statements, give or take one more batch of a bulk write (or one
+    # UPDATE skipped when a small cache has nothing to refresh).
+    grown = {job: (small[job], large[job]) for job in small if abs(large[job] - small[job]) > 1}
+    assert not grown, grown
