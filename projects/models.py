@@ -49,6 +49,9 @@ class Project(models.Model):
     actual_end = models.DateField(_("实际结束"), null=True, blank=True)
     budget = models.DecimalField(_("预算"), max_digits=14, decimal_places=2, default=0)
     actual_cost = models.DecimalField(_("实际成本"), max_digits=14, decimal_places=2, default=0)
+    # 售前 projects: the opportunity's stage and when it entered it (stage timeout job).
+    opportunity_stage = models.CharField(_("商机阶段"), max_length=30, blank=True)
+    stage_entered_at = models.DateTimeField(_("进入阶段时间"), null=True, blank=True)
     remote_updated_at = models.DateTimeField(_("远程更新时间"), null=True, blank=True)
     content_hash = models.CharField(_("内容哈希"), max_length=64)
     fetched_at = models.DateTimeField(_("获取时间"))
@@ -479,3 +482,22 @@ class MonthlyLaborCost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.person} {self.cost}"
+
+
+class PresaleWorkOrder(models.Model):
+    """A 售前 work order of a project (presale support request), open until closed."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="work_orders")
+    remote_id = models.CharField(_("远程编号"), max_length=100)
+    title = models.CharField(_("标题"), max_length=300)
+    opened_at = models.DateTimeField(_("创建时间"))
+    closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("售前工单")
+        verbose_name_plural = _("售前工单")
+        ordering = ["project", "opened_at"]
+        indexes = [models.Index(fields=["closed_at", "opened_at"], name="projects_workorder_open")]
+
+    def __str__(self) -> str:
+        return self.title

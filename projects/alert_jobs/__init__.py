@@ -17,6 +17,7 @@ from projects.alert_jobs.issues import (
 )
 from projects.alert_jobs.money import check_cost_overrun_alerts, check_payment_reminder
 from projects.alert_jobs.payment_plans import check_milestone_status_and_adjust_payments
+from projects.alert_jobs.presale import check_opportunity_stage_timeout, check_presale_workorder_timeout
 from projects.alert_jobs.schedule import (
     check_milestone_alerts,
     check_milestone_risk_alerts,
@@ -32,8 +33,10 @@ __all__ = [
     "check_milestone_alerts",
     "check_milestone_risk_alerts",
     "check_milestone_status_and_adjust_payments",
+    "check_opportunity_stage_timeout",
     "check_overdue_issues",
     "check_payment_reminder",
+    "check_presale_workorder_timeout",
     "check_task_deadline_reminder",
     "check_task_delay_alerts",
     "check_timeout_issues",

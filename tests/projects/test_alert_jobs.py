@@ -169,6 +169,27 @@ def milestone_payment_case(doc, v):
     ]
 
 
+def work_order_case(doc, v):
+    doc["type"] = "presales"
+    opened = by_variant(v, fire=-50, near=-46, clear=-50)  # against 48 h
+    doc["work_orders"] = [
+        {
+            "id": f"{doc['id']}-WO1",
+            "title": "方案演示",
+            "opened_at": moment(opened),
+            "closed_at": moment(-1) if v == "clear" else None,
+        }
+    ]
+
+
+def stage_case(doc, v):
+    doc["type"] = "presales"
+    days = by_variant(v, fire=31, near=29, clear=31)  # 方案: 30 days
+    doc["opportunity"] = {"stage": "quote" if v == "clear" else "proposal", "stage_entered_at": moment(-24 * days)}
+    if v == "clear":
+        doc["opportunity"]["stage_entered_at"] = moment(-24)  # moved on to 报价 yesterday
+
+
 def part_key(suffix):
     return lambda number: f"main:P{number:05d}{suffix}"
 
@@ -196,6 +217,8 @@ CASES = {
         ("milestone_payment_grace_days", 1),
         set(),
     ),
+    "check_presale_workorder_timeout": (work_order_case, part_key("-WO1"), ("presale_workorder_sla_hours", 40), {1, 2}),
+    "check_opportunity_stage_timeout": (stage_case, part_key(""), ("opportunity_stage_proposal_days", 25), {1, 2}),
     "check_workload_overload_alerts": (workload_case, PEOPLE.get, ("workload_weekly_hours", 35), {1, 2}),
 }
 
@@ -307,6 +330,8 @@ def test_the_jobs_are_registered_with_the_seed_ids_names_and_times():
         "check_payment_reminder": ("收款提醒服务", "30 9 * * *"),
         "check_workload_overload_alerts": ("负荷超限预警", "0 11 * * *"),
         "check_milestone_status_and_adjust_payments": ("里程碑状态监控与收款计划调整", "0 * * * *"),
+        "check_presale_workorder_timeout": ("售前工单超时提醒", "0 16 * * *"),
+        "check_opportunity_stage_timeout": ("商机阶段超时提醒", "30 15 * * *"),
         "daily_issue_statistics_snapshot": ("每日问题统计快照", "0 3 * * *"),
         "calculate_response_metrics": ("计算响应时效指标", "0 1 * * *"),
         "calculate_progress_summary": ("进度汇总计算", "0 * * * *"),

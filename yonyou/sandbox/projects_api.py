@@ -29,6 +29,7 @@ TYPES = ("presales", "aftersales", "sales")  # 售前 / 售后 / 销售
 STATUSES = ("not_started", "in_progress", "paused", "completed", "cancelled")
 TASK_STATUSES = ("todo", "doing", "done")
 SEVERITIES = ("low", "medium", "high", "critical")
+OPPORTUNITY_STAGES = ("lead", "qualify", "proposal", "quote", "negotiation")
 PEOPLE = ("张伟", "王芳", "李娜", "刘洋", "陈杰", "杨静", "赵磊", "黄敏", "周涛", "吴琳")
 CUSTOMERS = ("华东机械", "南方电力", "北辰物流", "西部建设", "中原食品", "海川医药", "星河电子", "远航船舶")
 
@@ -177,6 +178,26 @@ def build_project(number: int, revision: int, *, status: str | None = None, upda
             {"person": owner, "date": _day(crunch_start(number) + day), "hours": "9.0", "rate": hourly_rate(owner)}
             for day in range(7)
         ]
+    # 售前 only: the opportunity's stage and its presale work orders, drawn from their own stream
+    # so that every other field keeps its value.
+    presale = _rng(number, -2)
+    opportunity, work_orders = None, []
+    if project_type == "presales":
+        opportunity = {
+            "stage": OPPORTUNITY_STAGES[presale.randrange(len(OPPORTUNITY_STAGES))],
+            "stage_entered_at": _moment(start * 24 + presale.randrange(0, length * 24)),
+        }
+        for index in range(presale.randrange(0, 3)):
+            opened = start * 24 + presale.randrange(0, length * 24)
+            closed = presale.random() < 0.5
+            work_orders.append(
+                {
+                    "id": f"{project_id(number)}-WO{index + 1}",
+                    "title": f"售前工单 {index + 1}",
+                    "opened_at": _moment(opened),
+                    "closed_at": _moment(opened + presale.randrange(4, 120)) if closed else None,
+                }
+            )
     return {
         "id": project_id(number),
         "type": project_type,
@@ -206,6 +227,8 @@ def build_project(number: int, revision: int, *, status: str | None = None, upda
         "issues": issues,
         "payment_plans": payment_plans,
         "timesheets": timesheets,
+        "opportunity": opportunity,
+        "work_orders": work_orders,
         "revision": revision,
         "updated_at": updated_at or (EPOCH + timedelta(seconds=number)).isoformat(timespec="seconds"),
     }
