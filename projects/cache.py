@@ -24,6 +24,7 @@ from projects import notifications
 from projects.models import (
     Milestone,
     PaymentPlan,
+    PresaleWorkOrder,
     Project,
     ProjectChange,
     ProjectIssue,
@@ -52,12 +53,17 @@ DIFF_FIELDS = (
     "actual_end",
     "budget",
     "actual_cost",
+    "opportunity_stage",
 )
 PARTS = {
     "milestones": (Milestone, ("name", "planned_date", "actual_date", "status", "payment_share")),
     "tasks": (Task, ("name", "assignee", "due_date", "progress", "status")),
     "issues": (ProjectIssue, ("title", "severity", "blocking", "opened_at", "responded_at", "resolved_at", "due_at")),
-    "payment_plans": (PaymentPlan, ("name", "amount", "due_date", "received_amount", "received_date")),
+    "work_orders": (PresaleWorkOrder, ("title", "opened_at", "closed_at")),
+    "payment_plans": (
+        PaymentPlan,
+        ("name", "amount", "due_date", "received_amount", "received_date", "milestone_remote_id"),
+    ),
 }
 UNCHANGED_UPDATE_CHUNK = 500
 BULK_BATCH = 500
@@ -135,6 +141,8 @@ def parse_document(document: dict) -> ParsedProject:
             "budget": _money(document.get("budget")),
             "actual_cost": _money(document.get("actual_cost")),
             "remote_updated_at": _moment(document.get("updated_at")),
+            "opportunity_stage": str((document.get("opportunity") or {}).get("stage") or ""),
+            "stage_entered_at": _moment((document.get("opportunity") or {}).get("stage_entered_at")),
         }
         parts = {
             "milestones": [
@@ -173,6 +181,15 @@ def parse_document(document: dict) -> ParsedProject:
                 }
                 for item in document.get("issues") or []
             ],
+            "work_orders": [
+                {
+                    "remote_id": str(item["id"]),
+                    "title": item["title"],
+                    "opened_at": _moment(item["opened_at"]),
+                    "closed_at": _moment(item.get("closed_at")),
+                }
+                for item in document.get("work_orders") or []
+            ],
             "payment_plans": [
                 {
                     "remote_id": str(item["id"]),
@@ -181,12 +198,18 @@ def parse_document(document: dict) -> ParsedProject:
                     "due_date": _date(item.get("due_date")),
                     "received_amount": _money(item.get("received_amount")),
                     "received_date": _date(item.get("received_date")),
+                    "milestone_remote_id": str(item.get("milestone_id") or ""),
                 }
                 for item in document.get("payment_plans") or []
             ],
         }
         timesheets = [
-            {"person": item["person"], "work_date": _date(item["date"]), "hours": Decimal(str(item["hours"]))}
+            {
+                "person": item["person"],
+                "work_date": _date(item["date"]),
+                "hours": Decimal(str(item["hours"])),
+                "hourly_rate": _money(item.get("rate")),
+            }
             for item in document.get("timesheets") or []
         ]
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:

@@ -71,3 +71,7 @@ def cleanup_project_cache() -> dict:
 )
 def cleanup_customer_links() -> dict:
     return {"deleted": housekeeping.delete_expired_links()}
+
+
+# The business jobs read the cache; importing them registers their jobs and rules.
+from projects import alert_jobs, health, issue_metrics, labor_cost  # noqa: E402, F401

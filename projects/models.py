@@ -49,6 +49,9 @@ class Project(models.Model):
     actual_end = models.DateField(_("实际结束"), null=True, blank=True)
     budget = models.DecimalField(_("预算"), max_digits=14, decimal_places=2, default=0)
     actual_cost = models.DecimalField(_("实际成本"), max_digits=14, decimal_places=2, default=0)
+    # 售前 projects: the opportunity's stage and when it entered it (stage timeout job).
+    opportunity_stage = models.CharField(_("商机阶段"), max_length=30, blank=True)
+    stage_entered_at = models.DateTimeField(_("进入阶段时间"), null=True, blank=True)
     remote_updated_at = models.DateTimeField(_("远程更新时间"), null=True, blank=True)
     content_hash = models.CharField(_("内容哈希"), max_length=64)
     fetched_at = models.DateTimeField(_("获取时间"))
@@ -172,6 +175,11 @@ class PaymentPlan(models.Model):
     due_date = models.DateField(_("应收日期"), null=True, blank=True)
     received_amount = models.DecimalField(_("已收金额"), max_digits=14, decimal_places=2, default=0)
     received_date = models.DateField(_("收款日期"), null=True, blank=True)
+    milestone_remote_id = models.CharField(_("对应里程碑"), max_length=100, blank=True)
+    # Ours, not the remote's: where the milestone's state puts the payment (written hourly by
+    # check_milestone_status_and_adjust_payments; empty while the plan stands).
+    expected_date = models.DateField(_("预计收款日期"), null=True, blank=True)
+    expected_reason = models.CharField(_("调整原因"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("回款计划")
@@ -189,6 +197,8 @@ class Timesheet(models.Model):
     person = models.CharField(_("人员"), max_length=100)
     work_date = models.DateField(_("日期"))
     hours = models.DecimalField(_("工时"), max_digits=5, decimal_places=1)
+    # The person's cost per hour on that day, as the remote says (monthly labor cost).
+    hourly_rate = models.DecimalField(_("小时费率"), max_digits=10, decimal_places=2, default=0)
 
     class Meta:
         verbose_name = _("工时")
@@ -349,3 +359,145 @@ class CustomerLink(models.Model):
         if self.expires_at <= now:
             return "expired"
         return "valid"
+
+
+class IssueStatisticsSnapshot(models.Model):
+    """One day's issue figures of a project and severity (每日问题统计快照), for trend charts."""
+
+    day = models.DateField(_("日期"))
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issue_snapshots")
+    severity = models.CharField(_("严重程度"), max_length=20, choices=ProjectIssue.Severity.choices)
+    opened = models.PositiveIntegerField(_("当日新增"), default=0)
+    resolved = models.PositiveIntegerField(_("当日解决"), default=0)
+    open = models.PositiveIntegerField(_("日终未解决"), default=0)
+    overdue = models.PositiveIntegerField(_("日终逾期"), default=0)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("问题统计快照")
+        verbose_name_plural = _("问题统计快照")
+        ordering = ["-day", "project", "severity"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "project", "severity"], name="projects_issue_snapshot_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.project_id} {self.severity}"
+
+
+class ResponseMetrics(models.Model):
+    """Issue response and resolution times of a project or a team over a window (计算响应时效指标)."""
+
+    class Scope(models.TextChoices):
+        PROJECT = "project", _("项目")
+        TEAM = "team", _("团队")
+
+    day = models.DateField(_("日期"))
+    scope = models.CharField(_("范围"), max_length=20, choices=Scope.choices)
+    # The project's remote id (scope project) or the team's name: its owner (scope team).
+    subject = models.CharField(_("对象"), max_length=200)
+    window_days = models.PositiveSmallIntegerField(_("统计天数"))
+    responded = models.PositiveIntegerField(_("已响应问题数"), default=0)
+    response_mean_h = models.FloatField(_("平均响应（小时）"), null=True, blank=True)
+    response_p90_h = models.FloatField(_("P90 响应（小时）"), null=True, blank=True)
+    resolved = models.PositiveIntegerField(_("已解决问题数"), default=0)
+    resolve_mean_h = models.FloatField(_("平均解决（小时）"), null=True, blank=True)
+    resolve_p90_h = models.FloatField(_("P90 解决（小时）"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("响应时效指标")
+        verbose_name_plural = _("响应时效指标")
+        ordering = ["-day", "scope", "subject"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "scope", "subject"], name="projects_response_metrics_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.subject}"
+
+
+class ProjectProgressSummary(models.Model):
+    """A project's progress of the day from its milestones (weighted by payment share) and its tasks
+    (进度汇总计算), recomputed hourly; one row per day is its history."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="progress_history")
+    day = models.DateField(_("日期"))
+    milestone_pct = models.FloatField(_("里程碑进度（%）"), null=True, blank=True)
+    task_pct = models.FloatField(_("任务进度（%）"), null=True, blank=True)
+    progress_pct = models.FloatField(_("综合进度（%）"))
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("进度汇总")
+        verbose_name_plural = _("进度汇总")
+        ordering = ["project", "-day"]
+        constraints = [models.UniqueConstraint(fields=["project", "day"], name="projects_progress_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.day} {self.progress_pct}"
+
+
+class ProjectHealth(models.Model):
+    """A project's health (健康度) on a day: a score from schedule, cost, issues and payments with
+    the reasons it lost points. The hourly job rewrites today's row; past days are the snapshots."""
+
+    class Level(models.TextChoices):
+        GOOD = "good", _("健康")
+        WATCH = "watch", _("关注")
+        BAD = "bad", _("危险")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="health_history")
+    day = models.DateField(_("日期"))
+    score = models.PositiveSmallIntegerField(_("得分"))
+    level = models.CharField(_("等级"), max_length=20, choices=Level.choices)
+    reasons = models.JSONField(_("扣分原因"), default=list, blank=True)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("项目健康度")
+        verbose_name_plural = _("项目健康度")
+        ordering = ["project", "-day"]
+        constraints = [models.UniqueConstraint(fields=["project", "day"], name="projects_health_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.day} {self.score}"
+
+
+class MonthlyLaborCost(models.Model):
+    """A month's hours × rate of one person on one project (月度工时成本计算)."""
+
+    month = models.DateField(_("月份"), help_text=_("该月第一天"))
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labor_costs")
+    person = models.CharField(_("人员"), max_length=100)
+    hours = models.DecimalField(_("工时"), max_digits=10, decimal_places=1)
+    cost = models.DecimalField(_("成本"), max_digits=14, decimal_places=2)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("月度工时成本")
+        verbose_name_plural = _("月度工时成本")
+        ordering = ["-month", "project", "person"]
+        constraints = [models.UniqueConstraint(fields=["month", "project", "person"], name="projects_labor_cost_once")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.person} {self.cost}"
+
+
+class PresaleWorkOrder(models.Model):
+    """A 售前 work order of a project (presale support request), open until closed."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="work_orders")
+    remote_id = models.CharField(_("远程编号"), max_length=100)
+    title = models.CharField(_("标题"), max_length=300)
+    opened_at = models.DateTimeField(_("创建时间"))
+    closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("售前工单")
+        verbose_name_plural = _("售前工单")
+        ordering = ["project", "opened_at"]
+        indexes = [models.Index(fields=["closed_at", "opened_at"], name="projects_workorder_open")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -29,8 +29,25 @@ TYPES = ("presales", "aftersales", "sales")  # 售前 / 售后 / 销售
 STATUSES = ("not_started", "in_progress", "paused", "completed", "cancelled")
 TASK_STATUSES = ("todo", "doing", "done")
 SEVERITIES = ("low", "medium", "high", "critical")
+OPPORTUNITY_STAGES = ("lead", "qualify", "proposal", "quote", "negotiation")
 PEOPLE = ("张伟", "王芳", "李娜", "刘洋", "陈杰", "杨静", "赵磊", "黄敏", "周涛", "吴琳")
 CUSTOMERS = ("华东机械", "南方电力", "北辰物流", "西部建设", "中原食品", "海川医药", "星河电子", "远航船舶")
+
+
+# Every CRUNCH_EVERY-th project has a week of overtime (see `build_project`).
+CRUNCH_EVERY = 50
+
+
+def crunch_start(number: int) -> int:
+    """The day offset (from BASE_DAY) where project `number`'s crunch week starts."""
+    fixed = _rng(number, 0)
+    start = fixed.randrange(0, 300)
+    return start + fixed.randrange(30, 240) // 2
+
+
+def hourly_rate(person: str) -> str:
+    """A person's cost per hour: 100.00 for the first of PEOPLE, 20 more for each next one."""
+    return f"{100 + 20 * PEOPLE.index(person)}.00"
 
 
 def project_id(number: int) -> str:
@@ -109,17 +126,25 @@ def build_project(number: int, revision: int, *, status: str | None = None, upda
     for task in tasks:
         task["progress"] = max(0, task["progress"])
     issues = []
+    unanswered = _rng(number, -1)
     for index in range(fixed.randrange(0, 3)):
         opened = start * 24 + fixed.randrange(0, length * 24)
         resolved = rng.random() < 0.6
+        # Drawn in the order they always were, so that every other field stays what it was.
+        severity = SEVERITIES[fixed.randrange(len(SEVERITIES))]
+        blocking = fixed.random() < 0.2
+        responded = _moment(opened + fixed.randrange(1, 48))
+        # Some open issues were never answered (the response-time jobs look for them).
+        if not resolved and unanswered.random() < 0.4:
+            responded = None
         issues.append(
             {
                 "id": f"{project_id(number)}-I{index + 1}",
                 "title": f"问题 {index + 1}",
-                "severity": SEVERITIES[fixed.randrange(len(SEVERITIES))],
-                "blocking": fixed.random() < 0.2,
+                "severity": severity,
+                "blocking": blocking,
                 "opened_at": _moment(opened),
-                "responded_at": _moment(opened + fixed.randrange(1, 48)),
+                "responded_at": responded,
                 "resolved_at": _moment(opened + fixed.randrange(48, 200)) if resolved else None,
                 "due_at": _moment(opened + 72),
             }
@@ -128,6 +153,7 @@ def build_project(number: int, revision: int, *, status: str | None = None, upda
         {
             "id": f"{project_id(number)}-PAY{index + 1}",
             "name": f"第 {index + 1} 期款",
+            "milestone_id": milestone["id"],
             "amount": f"{budget * share // 100}.00",
             "due_date": milestone["planned_date"],
             "received_amount": f"{budget * share // 100}.00" if milestone["status"] == "done" else "0.00",
@@ -136,9 +162,42 @@ def build_project(number: int, revision: int, *, status: str | None = None, upda
         for index, (share, milestone) in enumerate(zip(shares, milestones, strict=True))
     ]
     timesheets = [
-        {"person": task["assignee"], "date": _day(start + day), "hours": f"{fixed.randrange(2, 9)}.0"}
+        {
+            "person": task["assignee"],
+            "date": _day(start + day),
+            "hours": f"{fixed.randrange(2, 9)}.0",
+            "rate": hourly_rate(task["assignee"]),
+        }
         for day, task in enumerate(tasks)
     ]
+    if number % CRUNCH_EVERY == 0:
+        # A crunch week: the owner logs 9 h a day for the 7 days from the middle of the plan, more
+        # than a week's capacity on its own (the workload job's case); other weeks stay below it.
+        owner = PEOPLE[number % len(PEOPLE)]
+        timesheets += [
+            {"person": owner, "date": _day(crunch_start(number) + day), "hours": "9.0", "rate": hourly_rate(owner)}
+            for day in range(7)
+        ]
+    # 售前 only: the opportunity's stage and its presale work orders, drawn from their own stream
+    # so that every other field keeps its value.
+    presale = _rng(number, -2)
+    opportunity, work_orders = None, []
+    if project_type == "presales":
+        opportunity = {
+            "stage": OPPORTUNITY_STAGES[presale.randrange(len(OPPORTUNITY_STAGES))],
+            "stage_entered_at": _moment(start * 24 + presale.randrange(0, length * 24)),
+        }
+        for index in range(presale.randrange(0, 3)):
+            opened = start * 24 + presale.randrange(0, length * 24)
+            closed = presale.random() < 0.5
+            work_orders.append(
+                {
+                    "id": f"{project_id(number)}-WO{index + 1}",
+                    "title": f"售前工单 {index + 1}",
+                    "opened_at": _moment(opened),
+                    "closed_at": _moment(opened + presale.randrange(4, 120)) if closed else None,
+                }
+            )
     return {
         "id": project_id(number),
         "type": project_type,
@@ -168,6 +227,8 @@ def build_project(number: int, revision: int, *, status: str | None = None, upda
         "issues": issues,
         "payment_plans": payment_plans,
         "timesheets": timesheets,
+        "opportunity": opportunity,
+        "work_orders": work_orders,
         "revision": revision,
         "updated_at": updated_at or (EPOCH + timedelta(seconds=number)).isoformat(timespec="seconds"),
     }

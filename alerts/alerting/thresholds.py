@@ -43,6 +43,15 @@ class UnknownThreshold(LookupError):
     pass
 
 
+def declare_threshold(spec: ThresholdSpec) -> ThresholdSpec:
+    """Declare (or re-declare, on re-import) a threshold of an app's rule, next to that rule, so
+    staff edit it like the core's own."""
+    if not spec.minimum <= spec.default <= spec.maximum:
+        raise ValueError(f"threshold {spec.key}: default {spec.default} outside [{spec.minimum}, {spec.maximum}]")
+    SPECS[spec.key] = spec
+    return spec
+
+
 def validate_threshold(key: str, value) -> float:
     """The value as stored, or a ValidationError saying what is allowed (in Chinese)."""
     spec = SPECS.get(key)
