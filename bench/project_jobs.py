@@ -73,7 +73,7 @@ def main() -> None:
     from alerts import registry
     from projects import cache
     from projects.models import PaymentPlan, ProjectIssue, Task, Timesheet
-    from yonyou.sandbox.projects_api import PEOPLE, build_project
+    from sandbox.projects import PEOPLE, build_project
 
     call_command("migrate", verbosity=0)
     now = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ import pytest
 from alerts.alerting.models import Alert
 from alerts.alerting.thresholds import set_threshold
 from projects import alert_jobs, cache
-from yonyou.sandbox.projects_api import PEOPLE as PEOPLE_IN_SANDBOX
-from yonyou.sandbox.projects_api import build_project
+from sandbox.projects import PEOPLE as PEOPLE_IN_SANDBOX
+from sandbox.projects import build_project
 
 # 10:00 in Shanghai on 2026-06-15.
 NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
@@ -297,7 +297,7 @@ def test_a_threshold_out_of_bounds_is_refused_in_chinese_and_changes_nothing(db)
 def test_every_job_finds_cases_in_the_sandbox_default_projects_synced_over_http(remote):
     from projects import sync
     from projects.models import Project
-    from yonyou.sandbox.projects_api import BASE_DAY, CRUNCH_EVERY, crunch_start
+    from sandbox.projects import BASE_DAY, CRUNCH_EVERY, crunch_start
 
     remote.control(reset=True, count=300)
     assert sync.sync_projects(mode="full").status == "success"

@@ -7,7 +7,7 @@ import pytest
 
 from projects import cache, health
 from projects.models import ProjectHealth, ProjectProgressSummary
-from yonyou.sandbox.projects_api import build_project
+from sandbox.projects import build_project
 
 NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai on 2026-06-15
 

@@ -9,7 +9,7 @@ import pytest
 from alerts.alerting.thresholds import set_threshold
 from projects import cache, issue_metrics
 from projects.models import IssueStatisticsSnapshot, ResponseMetrics
-from yonyou.sandbox.projects_api import build_project
+from sandbox.projects import build_project
 
 # 10:00 in Shanghai on 2026-06-15: the jobs report 2026-06-14, which ended at 16:00 UTC.
 NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)

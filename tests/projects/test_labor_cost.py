@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from projects import cache, labor_cost
 from projects.models import MonthlyLaborCost
-from yonyou.sandbox.projects_api import build_project
+from sandbox.projects import build_project
 
 # 02:00 Shanghai on 1 July 2026 (18:00 UTC the day before): the job costs June.
 NOW = datetime(2026, 6, 30, 18, 0, tzinfo=UTC)
