@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "sync",
     "projects",
     "alerts",
+    "erpjobs",
 ]
 
 MIDDLEWARE = [

@@ -182,7 +182,8 @@ class RouteAdmin(admin.ModelAdmin):
 
 
 class ThresholdForm(forms.ModelForm):
-    key = forms.ChoiceField(label=_("参数"), choices=[(key, spec.label) for key, spec in SPECS.items()])
+    # A callable: apps declare their thresholds after the admin is imported.
+    key = forms.ChoiceField(label=_("参数"), choices=lambda: [(key, spec.label) for key, spec in SPECS.items()])
 
     class Meta:
         model = AlertThreshold

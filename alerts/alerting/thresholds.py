@@ -1,7 +1,8 @@
 """Thresholds of the alert rules and of message delivery, editable by staff at runtime (admin).
 
-Each is declared here with its meaning, unit, bounds and default; an `AlertThreshold` row holds
-a value staff set. Code reads them at run time with `threshold_value(key)`.
+Each is declared here (or by an app's `alert_rules.py` with `declare_threshold`) with its
+meaning, unit, bounds and default; an `AlertThreshold` row holds a value staff set. Code reads
+them at run time with `threshold_value(key)`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ SPECS: dict[str, ThresholdSpec] = {
 
 class UnknownThreshold(LookupError):
     pass
+
+
+def declare_threshold(spec: ThresholdSpec) -> ThresholdSpec:
+    """Declare (or re-declare, on re-import) a threshold of an app's rule, next to that rule, so
+    staff edit it like the core's own."""
+    if not spec.minimum <= spec.default <= spec.maximum:
+        raise ValueError(f"threshold {spec.key}: default {spec.default} outside [{spec.minimum}, {spec.maximum}]")
+    SPECS[spec.key] = spec
+    return spec
 
 
 def validate_threshold(key: str, value) -> float:

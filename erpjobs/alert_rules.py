@@ -1,0 +1,61 @@
+"""The ERP business rules (autodiscovered by alerts.alerting.rules): one rule per job of
+`erpjobs/jobs.py`, with the job's id as the rule id, and the thresholds staff edit at runtime.
+
+Each rule is evaluated by its own job (declared with `job=`), so its tables are the job's `reads`:
+while the day sync of a date fails (`sync_day_failed`), these alerts carrying that `date` label are
+held. The queries live in `erpjobs/conditions.py`.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy
+
+from alerts.alerting.models import Severity
+from alerts.alerting.rules import declare_rule
+from alerts.alerting.thresholds import ThresholdSpec, declare_threshold
+
+_ = gettext_lazy
+
+for spec in (
+    ThresholdSpec("shortage_safety_pct", _("缺料预警：现存量低于安全库存的百分之多少时预警"), "%", 100, 1, 1000),
+    ThresholdSpec("shortage_critical_pct", _("缺料预警：现存量低于安全库存的百分之多少时为严重"), "%", 50, 0, 1000),
+    ThresholdSpec("delivery_delay_grace_days", _("到货延迟：计划到货日之后宽限几天"), _("天"), 0, 0, 60),
+    ThresholdSpec("delivery_shortfall_tolerance_pct", _("到货延迟：到货数量允许短少的百分比"), "%", 0, 0, 100),
+    ThresholdSpec("delivery_delay_critical_days", _("到货延迟：延迟超过几天为严重"), _("天"), 7, 1, 365),
+    ThresholdSpec("production_lag_pct", _("生产计划预警：完工进度落后于时间进度多少个百分点时预警"), "%", 20, 1, 100),
+    ThresholdSpec("production_late_critical_days", _("生产计划预警：超过计划完工日几天为严重"), _("天"), 3, 0, 365),
+    ThresholdSpec("receivable_min_balance", _("逾期应收：客户逾期余额至少多少元才预警"), _("元"), 0, 0, 1e9, False),
+    ThresholdSpec("receivable_bucket_1_days", _("逾期应收：第一账龄段上限（天）"), _("天"), 30, 1, 3650),
+    ThresholdSpec("receivable_bucket_2_days", _("逾期应收：第二账龄段上限（天）"), _("天"), 60, 2, 3650),
+    ThresholdSpec("receivable_bucket_3_days", _("逾期应收：第三账龄段上限（天），超过为严重"), _("天"), 90, 3, 3650),
+):
+    declare_threshold(spec)
+
+declare_rule(
+    id="generate_shortage_alerts",
+    name=_("缺料预警"),
+    severity=Severity.WARNING,
+    advice=_("核对该物料的请购/采购进度，必要时加急或调拨"),
+    job="generate_shortage_alerts",
+)
+declare_rule(
+    id="check_delivery_delay",
+    name=_("到货延迟"),
+    severity=Severity.WARNING,
+    advice=_("联系供应商确认发货时间，评估对生产的影响"),
+    job="check_delivery_delay",
+)
+declare_rule(
+    id="check_production_plan_alerts",
+    name=_("生产计划预警"),
+    severity=Severity.WARNING,
+    advice=_("与车间确认进度与瓶颈，必要时调整计划或加班"),
+    job="check_production_plan_alerts",
+)
+declare_rule(
+    id="check_overdue_receivable_alerts",
+    name=_("逾期应收"),
+    severity=Severity.WARNING,
+    advice=_("联系客户催收，必要时暂停发货"),
+    job="check_overdue_receivable_alerts",
+)

@@ -1,0 +1,223 @@
+"""The set-based queries of the ERP business jobs: each reads the synced tables once (one SELECT,
+however many rows) and returns the `Firing` of every key for which its rule holds `today`.
+
+They read the `sync` app's document tables as synced; which Yonyou fields those come from (and
+which are assumed) is declared in `sync/documents.py` and `yonyou/client.py`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, Max, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from alerts.alerting.lifecycle import Firing
+from alerts.alerting.messages import absolute_url
+from alerts.alerting.models import Severity
+from alerts.alerting.thresholds import threshold_value
+from sync.models import MaterialStock, ProductionOrder, PurchaseArrival, PurchaseOrder, Receivable
+
+CLOSED = 2  # the ERP's 已关闭: a closed order no longer owes anything
+
+
+def _admin_link(model, code: str) -> str:
+    meta = model._meta
+    return absolute_url(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist") + f"?q={code}")
+
+
+def shortages(*, today: date) -> list[Firing]:
+    """Per warehouse and material, on the latest stock snapshot: stock below its safety stock
+    (`shortage_safety_pct` of it); critical below `shortage_critical_pct`."""
+    warn_pct = Decimal(str(threshold_value("shortage_safety_pct")))
+    critical_pct = Decimal(str(threshold_value("shortage_critical_pct")))
+    latest = MaterialStock.objects.filter(business_date__lte=today).aggregate(day=Max("business_date"))["day"]
+    if latest is None:
+        return []
+    rows = (
+        MaterialStock.objects.filter(business_date=latest, safety_quantity__gt=0)
+        .values("warehouse_name", "product_code")
+        .annotate(name=Max("product_name"), stock=Sum("current_quantity"), safety=Sum("safety_quantity"))
+        .order_by("warehouse_name", "product_code")
+    )
+    firing = []
+    for row in rows:
+        if row["stock"] * 100 >= row["safety"] * warn_pct:
+            continue
+        share = row["stock"] * 100 / row["safety"]
+        firing.append(
+            Firing(
+                key=f"{row['warehouse_name']}:{row['product_code']}",
+                title=_("%(warehouse)s %(code)s %(name)s 缺料：现存 %(stock)s，安全库存 %(safety)s")
+                % {
+                    "warehouse": row["warehouse_name"],
+                    "code": row["product_code"],
+                    "name": row["name"],
+                    "stock": f"{row['stock']:g}",
+                    "safety": f"{row['safety']:g}",
+                },
+                labels={"warehouse": row["warehouse_name"], "material": row["product_code"], "date": latest},
+                severity=Severity.CRITICAL if share < critical_pct else Severity.WARNING,
+                link=_admin_link(MaterialStock, row["product_code"]),
+            )
+        )
+    return firing
+
+
+def late_deliveries(*, today: date) -> list[Firing]:
+    """Open purchase order lines past their planned arrival (plus `delivery_delay_grace_days`)
+    whose arrived quantity is short by more than `delivery_shortfall_tolerance_pct`."""
+    grace = int(threshold_value("delivery_delay_grace_days"))
+    tolerance = Decimal(str(threshold_value("delivery_shortfall_tolerance_pct")))
+    critical_days = int(threshold_value("delivery_delay_critical_days"))
+    arrived = (
+        PurchaseArrival.objects.filter(source_order_code=OuterRef("code"))
+        .values("source_order_code")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    zero = Value(Decimal(0), output_field=DecimalField(max_digits=18, decimal_places=4))
+    rows = (
+        PurchaseOrder.objects.filter(arrival_date__lt=today, quantity__gt=0)
+        .exclude(status=CLOSED)
+        .annotate(arrived=Coalesce(Subquery(arrived), zero))
+        .values(
+            "code",
+            "vendor_name",
+            "product_code",
+            "product_name",
+            "quantity",
+            "arrival_date",
+            "arrived",
+            "business_date",
+        )
+        .order_by("code")
+    )
+    firing = []
+    for row in rows:
+        days_late = (today - row["arrival_date"]).days
+        if days_late <= grace or row["arrived"] * 100 >= row["quantity"] * (100 - tolerance):
+            continue
+        firing.append(
+            Firing(
+                key=row["code"],
+                title=_("采购订单 %(code)s（%(vendor)s）%(name)s 已延迟 %(days)s 天：到货 %(arrived)s / %(qty)s")
+                % {
+                    "code": row["code"],
+                    "vendor": row["vendor_name"],
+                    "name": row["product_name"] or row["product_code"],
+                    "days": days_late,
+                    "arrived": f"{row['arrived']:g}",
+                    "qty": f"{row['quantity']:g}",
+                },
+                labels={"vendor": row["vendor_name"], "material": row["product_code"], "date": row["business_date"]},
+                severity=Severity.CRITICAL if days_late > critical_days else Severity.WARNING,
+                link=_admin_link(PurchaseOrder, row["code"]),
+            )
+        )
+    return firing
+
+
+def production_behind_plan(*, today: date) -> list[Firing]:
+    """Unfinished, unclosed production orders past their planned finish, or whose finished share
+    lags the elapsed share of their planned time by more than `production_lag_pct` points."""
+    lag_pct = Decimal(str(threshold_value("production_lag_pct")))
+    critical_days = int(threshold_value("production_late_critical_days"))
+    rows = (
+        ProductionOrder.objects.filter(quantity__gt=0, start_date__lte=today, finish_date__isnull=False)
+        .exclude(status=CLOSED)
+        .filter(finished_quantity__lt=F("quantity"))
+        .values(
+            "code",
+            "product_code",
+            "product_name",
+            "quantity",
+            "finished_quantity",
+            "start_date",
+            "finish_date",
+            "business_date",
+        )
+        .order_by("code")
+    )
+    firing = []
+    for row in rows:
+        done = row["finished_quantity"] * 100 / row["quantity"]
+        days_late = (today - row["finish_date"]).days
+        planned_days = max((row["finish_date"] - row["start_date"]).days, 1)
+        elapsed = Decimal(min(max((today - row["start_date"]).days, 0), planned_days) * 100) / planned_days
+        if days_late > 0:
+            title = _("生产订单 %(code)s %(name)s 已超计划完工日 %(days)s 天，完工 %(done).0f%%") % {
+                "code": row["code"],
+                "name": row["product_name"],
+                "days": days_late,
+                "done": done,
+            }
+            severity = Severity.CRITICAL if days_late > critical_days else Severity.WARNING
+        elif elapsed - done > lag_pct:
+            title = _("生产订单 %(code)s %(name)s 进度落后：时间已过 %(elapsed).0f%%，完工 %(done).0f%%") % {
+                "code": row["code"],
+                "name": row["product_name"],
+                "elapsed": elapsed,
+                "done": done,
+            }
+            severity = Severity.WARNING
+        else:
+            continue
+        firing.append(
+            Firing(
+                key=row["code"],
+                title=title,
+                labels={"material": row["product_code"], "date": row["business_date"]},
+                severity=severity,
+                link=_admin_link(ProductionOrder, row["code"]),
+            )
+        )
+    return firing
+
+
+def overdue_receivables(*, today: date) -> list[Firing]:
+    """Per customer, the unpaid balance past due, by ageing bucket; critical when any of it is
+    beyond the third bucket. Below `receivable_min_balance` in total, no alert."""
+    minimum = Decimal(str(threshold_value("receivable_min_balance")))
+    limits = sorted(int(threshold_value(f"receivable_bucket_{n}_days")) for n in (1, 2, 3))
+    rows = (
+        Receivable.objects.filter(due_date__lt=today, balance__gt=0)
+        .values("customer_id", "customer_name", "balance", "due_date", "business_date")
+        .order_by("customer_id", "due_date")
+    )
+    customers: dict[str, dict] = defaultdict(lambda: {"buckets": [Decimal(0)] * 4, "oldest": 0, "date": None})
+    for row in rows:
+        customer = customers[(row["customer_id"], row["customer_name"])]
+        days = (today - row["due_date"]).days
+        bucket = next((i for i, limit in enumerate(limits) if days <= limit), 3)
+        customer["buckets"][bucket] += row["balance"]
+        customer["oldest"] = max(customer["oldest"], days)
+        customer["date"] = max(filter(None, (customer["date"], row["business_date"])))
+    names = [f"1-{limits[0]}", f"{limits[0] + 1}-{limits[1]}", f"{limits[1] + 1}-{limits[2]}", f">{limits[2]}"]
+    firing = []
+    for (customer_id, customer_name), customer in sorted(customers.items()):
+        total = sum(customer["buckets"])
+        if total < minimum:
+            continue
+        oldest_bucket = next(i for i in (3, 2, 1, 0) if customer["buckets"][i] > 0)
+        severity = (Severity.INFO, Severity.WARNING, Severity.WARNING, Severity.CRITICAL)[oldest_bucket]
+        firing.append(
+            Firing(
+                key=customer_id or customer_name,
+                title=_("客户 %(customer)s 逾期应收 %(total).2f 元，最长逾期 %(days)s 天")
+                % {"customer": customer_name, "total": total, "days": customer["oldest"]},
+                detail="；".join(
+                    _("%(bucket)s 天：%(amount).2f 元") % {"bucket": name, "amount": amount}
+                    for name, amount in zip(names, customer["buckets"], strict=True)
+                    if amount
+                ),
+                labels={"customer": customer_name, "ageing": names[oldest_bucket], "date": customer["date"]},
+                severity=severity,
+                link=_admin_link(Receivable, customer_name),
+            )
+        )
+    return firing

@@ -1,0 +1,81 @@
+"""The ERP business jobs (autodiscovered by alerts.registry): each is its seed id, Chinese name and
+time, then one set-based query (`erpjobs.conditions`) handed to `evaluate_rule`, which raises new
+keys, refreshes known ones and resolves the rest. `now` is a parameter for tests; the scheduler
+calls them without arguments."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from django.utils import timezone
+
+from alerts.alerting.lifecycle import evaluate_rule
+from alerts.alerting.messages import in_site_language
+from alerts.registry import job
+from erpjobs import conditions
+
+
+@in_site_language
+def _evaluate(rule: str, query, now: datetime | None) -> dict:
+    now = now or timezone.now()
+    firing = query(today=timezone.localdate(now))
+    summary = evaluate_rule(rule=rule, firing=firing, now=now).as_dict()
+    by_severity = Counter(item.severity for item in firing)
+    return {
+        "firing": len(firing),
+        **{f"firing_{name}": count for name, count in sorted(by_severity.items())},
+        **summary,
+    }
+
+
+@job(
+    id="generate_shortage_alerts",
+    name="缺料预警生成",
+    cron="0 7 * * *",
+    category="预警",
+    reads=["sync_materialstock"],
+    writes=["alerts_alert"],
+    description="最新库存快照中，现存量低于安全库存的物料（按仓库）产生缺料预警；到货补足后自动恢复",
+)
+def generate_shortage_alerts(now: datetime | None = None) -> dict:
+    return _evaluate("generate_shortage_alerts", conditions.shortages, now)
+
+
+@job(
+    id="check_delivery_delay",
+    name="到货延迟检查",
+    cron="0 14 * * *",
+    category="预警",
+    reads=["sync_purchaseorder", "sync_purchasearrival"],
+    writes=["alerts_alert"],
+    description="已过计划到货日（含宽限天数）而到货数量不足的采购订单；到齐或关闭后自动恢复",
+)
+def check_delivery_delay(now: datetime | None = None) -> dict:
+    return _evaluate("check_delivery_delay", conditions.late_deliveries, now)
+
+
+@job(
+    id="check_production_plan_alerts",
+    name="生产计划预警",
+    cron="0 11 * * *",
+    category="预警",
+    reads=["sync_productionorder"],
+    writes=["alerts_alert"],
+    description="超过计划完工日仍未完工，或完工进度落后于时间进度的生产订单",
+)
+def check_production_plan_alerts(now: datetime | None = None) -> dict:
+    return _evaluate("check_production_plan_alerts", conditions.production_behind_plan, now)
+
+
+@job(
+    id="check_overdue_receivable_alerts",
+    name="逾期应收预警",
+    cron="30 10 * * *",
+    category="预警",
+    reads=["sync_receivable"],
+    writes=["alerts_alert"],
+    description="按客户汇总已过到期日的未收余额，按账龄段（1–30、31–60、61–90、90 天以上）分级预警",
+)
+def check_overdue_receivable_alerts(now: datetime | None = None) -> dict:
+    return _evaluate("check_overdue_receivable_alerts", conditions.overdue_receivables, now)

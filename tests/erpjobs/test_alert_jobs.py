@@ -1,0 +1,234 @@
+"""The ERP alert jobs over synced rows: per job the cases that fire, the near misses that do not,
+resolution when the condition clears, a threshold change taking effect, and one open alert per key
+across runs. Rows are written as the day sync writes them; `now` is fixed (no wall clock)."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from alerts.alerting.models import Alert
+from alerts.alerting.thresholds import set_threshold
+from erpjobs import jobs
+from sync.models import MaterialStock, ProductionOrder, PurchaseArrival, PurchaseOrder, Receivable
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 10, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+TODAY = date(2026, 3, 10)
+
+
+def _doc(model, code, day=TODAY - timedelta(days=1), **fields):
+    return model.objects.create(code=code, remote_id=code, business_date=day, synced_at=timezone.now(), **fields)
+
+
+def _open(rule):
+    return {alert.key: alert for alert in Alert.objects.filter(rule=rule, status__in=["firing", "acknowledged"])}
+
+
+# --- generate_shortage_alerts -----------------------------------------------------------------
+
+
+def _stock(code, warehouse, product, current, safety=100, day=TODAY - timedelta(days=1)):
+    return _doc(
+        MaterialStock,
+        code,
+        day,
+        warehouse_name=warehouse,
+        product_code=product,
+        product_name="冷轧钢板",
+        current_quantity=Decimal(current),
+        safety_quantity=Decimal(safety),
+    )
+
+
+def test_shortage_fires_below_safety_stock_not_at_it_and_resolves_when_stock_arrives():
+    _stock("ST1", "一号仓", "M-1001", 40)  # 40 % of safety: critical
+    _stock("ST2", "一号仓", "M-1002", 99)  # just below: warning
+    _stock("ST3", "二号仓", "M-1001", 100)  # at safety stock: near miss
+    _stock("ST0", "二号仓", "M-2001", 1, day=TODAY - timedelta(days=2))  # an older snapshot: not current
+
+    summary = jobs.generate_shortage_alerts(now=NOW)
+
+    alerts = _open("generate_shortage_alerts")
+    assert set(alerts) == {"一号仓:M-1001", "一号仓:M-1002"}
+    assert alerts["一号仓:M-1001"].severity == "critical"
+    assert alerts["一号仓:M-1002"].severity == "warning"
+    assert alerts["一号仓:M-1001"].labels == {"warehouse": "一号仓", "material": "M-1001", "date": "2026-03-09"}
+    assert summary["firing"] == 2 and summary["raised"] == 2
+
+    # The next day's snapshot: stock arrived for one of them.
+    _stock("ST4", "一号仓", "M-1001", 150, day=TODAY)
+    _stock("ST5", "一号仓", "M-1002", 20, day=TODAY)
+    summary = jobs.generate_shortage_alerts(now=NOW + timedelta(days=1))
+
+    assert set(_open("generate_shortage_alerts")) == {"一号仓:M-1002"}
+    assert Alert.objects.get(rule="generate_shortage_alerts", key="一号仓:M-1001").status == "resolved"
+    assert summary == {"firing": 1, "firing_critical": 1, "raised": 0, "refreshed": 1, "resolved": 1}
+
+
+def test_shortage_persisting_over_two_runs_is_one_alert_and_the_threshold_is_read_at_run_time():
+    _stock("ST1", "一号仓", "M-1001", 90)
+    jobs.generate_shortage_alerts(now=NOW)
+    jobs.generate_shortage_alerts(now=NOW + timedelta(hours=1))
+    assert Alert.objects.filter(rule="generate_shortage_alerts").count() == 1
+    assert Alert.objects.get(rule="generate_shortage_alerts").occurrences == 2
+
+    set_threshold(key="shortage_safety_pct", value=80)  # only below 80 % of safety stock
+    jobs.generate_shortage_alerts(now=NOW + timedelta(hours=2))
+    assert _open("generate_shortage_alerts") == {}
+
+
+# --- check_delivery_delay ---------------------------------------------------------------------
+
+
+def _po(code, arrival, qty=100, status=1, vendor="苏州恒达钢材有限公司"):
+    return _doc(
+        PurchaseOrder,
+        code,
+        vendor_name=vendor,
+        product_code="M-1001",
+        product_name="冷轧钢板",
+        quantity=Decimal(qty),
+        status=status,
+        arrival_date=arrival,
+    )
+
+
+def _arrival(code, order_code, qty):
+    return _doc(PurchaseArrival, code, source_order_code=order_code, product_code="M-1001", quantity=Decimal(qty))
+
+
+def test_late_purchase_lines_short_of_their_quantity_fire_by_lateness_and_resolve_once_arrived():
+    _po("PO-LATE", TODAY - timedelta(days=10))  # nothing arrived, 10 days late: critical
+    _po("PO-PART", TODAY - timedelta(days=2))
+    _arrival("PA-1", "PO-PART", 60)
+    _arrival("PA-2", "PO-PART", 30)  # 90 of 100: short
+    _po("PO-FULL", TODAY - timedelta(days=5))
+    _arrival("PA-3", "PO-FULL", 100)  # arrived in full: near miss
+    _po("PO-TODAY", TODAY)  # due today: not late yet
+    _po("PO-CLOSED", TODAY - timedelta(days=9), status=2)  # closed: owes nothing
+
+    jobs.check_delivery_delay(now=NOW)
+
+    alerts = _open("check_delivery_delay")
+    assert set(alerts) == {"PO-LATE", "PO-PART"}
+    assert (alerts["PO-LATE"].severity, alerts["PO-PART"].severity) == ("critical", "warning")
+    assert alerts["PO-PART"].labels["vendor"] == "苏州恒达钢材有限公司"
+    assert "到货 90 / 100" in alerts["PO-PART"].title
+
+    _arrival("PA-4", "PO-PART", 10)
+    jobs.check_delivery_delay(now=NOW + timedelta(hours=1))
+    assert set(_open("check_delivery_delay")) == {"PO-LATE"}
+    assert Alert.objects.filter(rule="check_delivery_delay", key="PO-LATE").count() == 1
+
+
+def test_delivery_grace_and_tolerance_are_read_at_run_time():
+    _po("PO-PART", TODAY - timedelta(days=2))
+    _arrival("PA-1", "PO-PART", 95)
+    jobs.check_delivery_delay(now=NOW)
+    assert set(_open("check_delivery_delay")) == {"PO-PART"}
+
+    set_threshold(key="delivery_shortfall_tolerance_pct", value=5)  # 95 of 100 is within 5 %
+    jobs.check_delivery_delay(now=NOW)
+    assert _open("check_delivery_delay") == {}
+
+    set_threshold(key="delivery_shortfall_tolerance_pct", value=0)
+    set_threshold(key="delivery_delay_grace_days", value=2)  # 2 days late is within the grace
+    jobs.check_delivery_delay(now=NOW)
+    assert _open("check_delivery_delay") == {}
+
+
+# --- check_production_plan_alerts -------------------------------------------------------------
+
+
+def _mo(code, start, finish, qty=100, done=0, status=1):
+    return _doc(
+        ProductionOrder,
+        code,
+        product_code="M-2001",
+        product_name="控制柜外壳",
+        quantity=Decimal(qty),
+        finished_quantity=Decimal(done),
+        start_date=start,
+        finish_date=finish,
+        status=status,
+    )
+
+
+def test_production_orders_late_or_behind_their_elapsed_time_fire_and_resolve_when_finished():
+    _mo("MO-LATE", TODAY - timedelta(days=20), TODAY - timedelta(days=5), done=80)  # late > 3 days: critical
+    _mo("MO-BEHIND", TODAY - timedelta(days=5), TODAY + timedelta(days=5), done=20)  # 50 % elapsed, 20 % done
+    _mo("MO-NEAR", TODAY - timedelta(days=5), TODAY + timedelta(days=5), done=31)  # 19 points behind: near miss
+    _mo("MO-DONE", TODAY - timedelta(days=20), TODAY - timedelta(days=5), done=100)  # finished
+    _mo("MO-CLOSED", TODAY - timedelta(days=20), TODAY - timedelta(days=5), status=2)
+    _mo("MO-FUTURE", TODAY + timedelta(days=1), TODAY + timedelta(days=9))  # not started
+
+    jobs.check_production_plan_alerts(now=NOW)
+
+    alerts = _open("check_production_plan_alerts")
+    assert set(alerts) == {"MO-LATE", "MO-BEHIND"}
+    assert (alerts["MO-LATE"].severity, alerts["MO-BEHIND"].severity) == ("critical", "warning")
+    assert "时间已过 50%，完工 20%" in alerts["MO-BEHIND"].title
+
+    ProductionOrder.objects.filter(code="MO-BEHIND").update(finished_quantity=60)
+    jobs.check_production_plan_alerts(now=NOW + timedelta(hours=1))
+    jobs.check_production_plan_alerts(now=NOW + timedelta(hours=2))
+    assert set(_open("check_production_plan_alerts")) == {"MO-LATE"}
+    assert Alert.objects.filter(rule="check_production_plan_alerts").count() == 2
+
+    set_threshold(key="production_lag_pct", value=10)  # now 19 points behind is too many
+    jobs.check_production_plan_alerts(now=NOW + timedelta(hours=3))
+    assert set(_open("check_production_plan_alerts")) == {"MO-LATE", "MO-NEAR"}
+
+
+# --- check_overdue_receivable_alerts ----------------------------------------------------------
+
+
+def _ar(code, customer, due, balance, customer_id=None):
+    return _doc(
+        Receivable,
+        code,
+        customer_id=customer_id or customer,
+        customer_name=customer,
+        amount=Decimal(balance),
+        balance=Decimal(balance),
+        due_date=due,
+    )
+
+
+def test_overdue_receivables_fire_per_customer_by_ageing_bucket_and_resolve_when_paid():
+    _ar("AR1", "华东精密", TODAY - timedelta(days=10), 1000)
+    _ar("AR2", "华东精密", TODAY - timedelta(days=95), 500)  # > 90 days: critical
+    _ar("AR3", "北京云帆", TODAY - timedelta(days=1), 200)  # 1-30: info
+    _ar("AR4", "深圳海川", TODAY, 900)  # due today: near miss
+    _ar("AR5", "武汉长江", TODAY - timedelta(days=40), 0)  # paid
+
+    jobs.check_overdue_receivable_alerts(now=NOW)
+
+    alerts = _open("check_overdue_receivable_alerts")
+    assert set(alerts) == {"华东精密", "北京云帆"}
+    assert (alerts["华东精密"].severity, alerts["北京云帆"].severity) == ("critical", "info")
+    assert alerts["华东精密"].labels["ageing"] == ">90"
+    assert alerts["华东精密"].detail == "1-30 天：1000.00 元；>90 天：500.00 元"
+
+    Receivable.objects.filter(code="AR3").update(balance=0)
+    jobs.check_overdue_receivable_alerts(now=NOW + timedelta(hours=1))
+    assert set(_open("check_overdue_receivable_alerts")) == {"华东精密"}
+    assert Alert.objects.filter(rule="check_overdue_receivable_alerts", key="华东精密").count() == 1
+
+    set_threshold(key="receivable_min_balance", value=2000)
+    jobs.check_overdue_receivable_alerts(now=NOW + timedelta(hours=2))
+    assert _open("check_overdue_receivable_alerts") == {}
+
+
+def test_ageing_buckets_are_read_at_run_time():
+    _ar("AR1", "华东精密", TODAY - timedelta(days=45), 1000)
+    jobs.check_overdue_receivable_alerts(now=NOW)
+    assert _open("check_overdue_receivable_alerts")["华东精密"].labels["ageing"] == "31-60"
+
+    set_threshold(key="receivable_bucket_1_days", value=50)
+    jobs.check_overdue_receivable_alerts(now=NOW)
+    assert _open("check_overdue_receivable_alerts")["华东精密"].labels["ageing"] == "1-50"
