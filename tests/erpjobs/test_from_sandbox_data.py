@@ -1,0 +1,65 @@
+"""The ERP alert jobs on the sandbox's default data, synced over HTTP: each raises its alerts, lists
+with the seed's name and time, and is held while the day's sync failed."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from alerts.alerting.jobs import evaluate_system_rules
+from alerts.alerting.models import Alert
+from alerts.alerting.suppression import holds
+from erpjobs import jobs
+from sync import services
+from sync.models import DayStatus, MaterialStock, SyncDay
+
+pytestmark = pytest.mark.django_db
+
+ARRIVALS_DAY = date(2026, 3, 9)
+ORDERS_DAY = ARRIVALS_DAY - timedelta(days=7)  # the sandbox's arrivals refer to orders a week older
+NOW = datetime(2026, 4, 20, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+SEED_JOBS = {
+    "generate_shortage_alerts": ("缺料预警生成", "0 7 * * *"),
+    "check_delivery_delay": ("到货延迟检查", "0 14 * * *"),
+    "check_production_plan_alerts": ("生产计划预警", "0 11 * * *"),
+    "check_overdue_receivable_alerts": ("逾期应收预警", "30 10 * * *"),
+}
+
+
+def test_jobs_list_with_the_seeds_names_and_times(staff_api):
+    listed = {row["id"]: row for row in staff_api.get("/api/v1/scheduler/services/list").json()["services"]}
+    for job_id, (name, cron) in SEED_JOBS.items():
+        assert (listed[job_id]["name"], listed[job_id]["default_cron"]) == (name, cron)
+
+
+def test_each_job_raises_alerts_from_the_sandboxs_default_data(sandbox):
+    for day in (ORDERS_DAY, ARRIVALS_DAY):
+        assert services.sync_day(business_date=day).status == "success"
+    below = MaterialStock.objects.filter(business_date=ARRIVALS_DAY).values_list("current_quantity", "safety_quantity")
+    assert any(stock < safety for stock, safety in below) and any(stock >= safety for stock, safety in below)
+
+    summaries = {job_id: getattr(jobs, job_id)(now=NOW) for job_id in SEED_JOBS}
+
+    for job_id, summary in summaries.items():
+        assert summary["raised"] > 0, job_id
+        assert Alert.objects.filter(rule=job_id, status="firing").count() == summary["raised"]
+    # Stock at or above safety is a near miss: fewer shortage alerts than (warehouse, material) pairs.
+    pairs = MaterialStock.objects.filter(business_date=ARRIVALS_DAY).values("warehouse_name", "product_code")
+    assert summaries["generate_shortage_alerts"]["raised"] < len({tuple(p.values()) for p in pairs})
+
+    # A second run the same day opens nothing new.
+    again = {job_id: getattr(jobs, job_id)(now=NOW + timedelta(hours=1)) for job_id in SEED_JOBS}
+    assert all(summary["raised"] == 0 and summary["resolved"] == 0 for summary in again.values())
+
+
+def test_shortage_alerts_of_a_day_whose_sync_failed_are_held(sandbox):
+    assert services.sync_day(business_date=ARRIVALS_DAY).status == "success"
+    jobs.generate_shortage_alerts(now=NOW)
+    SyncDay.objects.filter(sync_date=ARRIVALS_DAY).update(status=DayStatus.FAILED, error_code="http_503")
+    evaluate_system_rules(now=NOW)
+
+    shortages = list(Alert.objects.filter(rule="generate_shortage_alerts"))
+    held = holds(shortages)
+    assert shortages and {alert.pk for alert in shortages} == set(held)
+    assert {hold.source_rule for hold in held.values()} == {"sync_day_failed"}
