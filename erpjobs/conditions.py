@@ -25,6 +25,11 @@ from sync.models import MaterialStock, ProductionOrder, PurchaseArrival, Purchas
 CLOSED = 2  # the ERP's 已关闭: a closed order no longer owes anything
 
 
+def _quantity(value: Decimal) -> str:
+    """A quantity as people write it, the same on every database: 90, 12.5 (not 90.0000)."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def _admin_link(model, code: str) -> str:
     meta = model._meta
     return absolute_url(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist") + f"?q={code}")
@@ -57,8 +62,8 @@ def shortages(*, today: date) -> list[Firing]:
                     "warehouse": row["warehouse_name"],
                     "code": row["product_code"],
                     "name": row["name"],
-                    "stock": f"{row['stock']:g}",
-                    "safety": f"{row['safety']:g}",
+                    "stock": _quantity(row["stock"]),
+                    "safety": _quantity(row["safety"]),
                 },
                 labels={"warehouse": row["warehouse_name"], "material": row["product_code"], "date": latest},
                 severity=Severity.CRITICAL if share < critical_pct else Severity.WARNING,
@@ -111,8 +116,8 @@ def late_deliveries(*, today: date) -> list[Firing]:
                     "vendor": row["vendor_name"],
                     "name": row["product_name"] or row["product_code"],
                     "days": days_late,
-                    "arrived": f"{row['arrived']:g}",
-                    "qty": f"{row['quantity']:g}",
+                    "arrived": _quantity(row["arrived"]),
+                    "qty": _quantity(row["quantity"]),
                 },
                 labels={"vendor": row["vendor_name"], "material": row["product_code"], "date": row["business_date"]},
                 severity=Severity.CRITICAL if days_late > critical_days else Severity.WARNING,
