@@ -141,6 +141,7 @@ _LIST_EXTRAS = {
     "receivable": ("customer_name", "amount", "balance", "due_date"),
     "material_stock": ("warehouse_name", "product_code", "product_name", "current_quantity", "safety_quantity"),
     "production_order": ("product_name", "quantity", "finished_quantity", "finish_date", "status_name"),
+    "production_material": ("order_code", "product_code", "specification", "required_quantity", "issued_quantity"),
 }
 _LIST_FILTERS = {
     "sales_order": ("status_name", "currency"),
@@ -155,6 +156,7 @@ _SEARCH_EXTRAS = {
     "receivable": ("customer_name",),
     "material_stock": ("product_code", "product_name"),
     "production_order": ("product_code", "product_name"),
+    "production_material": ("order_code", "product_code"),
 }
 
 for _spec in DOCUMENT_SPECS:

@@ -345,6 +345,28 @@ PRODUCTION_ORDERS = DocumentSpec(
     },
 )
 
+# Assumed: YonBIP's production order "material list" (生产订单用料/备料) as a list API of lines,
+# one record per line with the order's code; the path is `yonyou.client.DOCUMENT_TYPES`.
+PRODUCTION_MATERIAL_LINES = DocumentSpec(
+    doc_type="production_material",
+    model=models.ProductionMaterialLine,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "order_code": Source("orderCode"),
+        "line_number": Source("lineNo", integer),
+        "product_code": Source("product_cCode"),
+        "product_name": Source("product_cName"),
+        "specification": Source("product_modelDescription"),
+        "required_quantity": Source("requiredQty", quantity),
+        "issued_quantity": Source("issuedQty", quantity),
+        "required_date": Source("requireDate", erp_date),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
 # Synced in this order for every business day.
 DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     SALES_ORDERS,
@@ -353,6 +375,7 @@ DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     RECEIVABLES,
     MATERIAL_STOCK,
     PRODUCTION_ORDERS,
+    PRODUCTION_MATERIAL_LINES,
 )
 
 

@@ -156,6 +156,30 @@ class ProductionOrder(SyncedDocument):
         return self.code
 
 
+class ProductionMaterialLine(SyncedDocument):
+    """One material line of a production order (its bill of materials for that order): what must
+    be issued to the shop floor before the order can start."""
+
+    code = models.CharField(_("行编号"), max_length=64)
+    order_code = models.CharField(_("生产订单"), max_length=64, blank=True, db_index=True)
+    line_number = models.IntegerField(_("行号"), null=True, blank=True)
+    product_code = models.CharField(_("物料编码"), max_length=64, blank=True, db_index=True)
+    product_name = models.CharField(_("物料名称"), max_length=200, blank=True)
+    specification = models.CharField(_("规格型号"), max_length=200, blank=True)
+    required_quantity = models.DecimalField(_("需求数量"), max_digits=18, decimal_places=4, default=0)
+    issued_quantity = models.DecimalField(_("已领数量"), max_digits=18, decimal_places=4, default=0)
+    required_date = models.DateField(_("需求日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("生产订单用料")
+        verbose_name_plural = _("生产订单用料")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("productionmaterialline", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
 # --- Per-day status (the seed's daily_sync_status) ---------------------------------------------
 
 

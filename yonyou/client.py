@@ -39,6 +39,7 @@ DOCUMENT_TYPES: dict[str, str] = {
     "receivable": "/yonbip/fi/oar/list",  # assumed
     "material_stock": "/yonbip/scm/stock/list",  # assumed
     "production_order": "/yonbip/mfc/productionorder/list",  # assumed
+    "production_material": "/yonbip/mfc/productionorder/materiallist",  # assumed
 }
 
 SUCCESS = "200"

@@ -19,6 +19,9 @@ YonBIP's list APIs where known; the non-sales types are assumed shapes.
   product_cCode, product_cName, currentqty, safetyqty, pubts
 - production_order: id, code, vouchdate, product_cCode, product_cName, qty, finishedQty,
   startDate, finishDate (planned), status, statusName, pubts
+- production_material (assumed): id, code, vouchdate, orderCode (the production order of the same
+  day: lines 1–2 belong to order 1, 3–4 to order 2, …), lineNo, product_cCode, product_cName,
+  product_modelDescription (specification), requiredQty, issuedQty, requireDate (the order's start)
 """
 
 import hashlib
@@ -31,6 +34,7 @@ DOC_PREFIX = {
     "receivable": "AR",
     "material_stock": "ST",
     "production_order": "MO",
+    "production_material": "ML",
 }
 CUSTOMERS = [
     "华东精密机械有限公司",
@@ -46,6 +50,7 @@ PRODUCTS = [
     ("M-2001", "控制柜外壳"),
     ("M-3005", "伺服电机 750W"),
 ]
+SPECIFICATIONS = {"M-1001": "1.5mm×1250", "M-1002": "6063-T5", "M-2001": "800×600×300", "M-3005": "750W 220V"}
 STATUS_NAMES = {0: "开立", 1: "已审核", 2: "已关闭"}
 WAREHOUSES = ["一号仓", "二号仓", "成品仓"]
 
@@ -148,6 +153,18 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
             "finishDate": f"{day + timedelta(days=7 + int(_unit('fin', code) * 14)):%Y-%m-%d} 00:00:00",
             "status": status,
             "statusName": STATUS_NAMES[status],
+        }
+    if doc_type == "production_material":
+        required = 20 + int(_unit("need", code) * 180)
+        return base | {
+            "orderCode": f"MO{day:%Y%m%d}-{(index - 1) // 2 + 1:05d}",
+            "lineNo": (index - 1) % 2 + 1,
+            "product_cCode": product_code,
+            "product_cName": product_name,
+            "product_modelDescription": SPECIFICATIONS[product_code],
+            "requiredQty": required,
+            "issuedQty": int(required * _unit("issued", code, revision) * 0.5),
+            "requireDate": f"{day:%Y-%m-%d} 00:00:00",
         }
     raise KeyError(doc_type)
 
