@@ -76,7 +76,7 @@ def is_mutated(doc_type: str, code: str, mutate_rate: float) -> bool:
     return mutate_rate > 0 and _unit("mutate", doc_type, code) < mutate_rate
 
 
-def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, oversized: bool = False) -> dict:
+def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, oversized: bool = False) -> dict:  # noqa: PLR0911 (one return per document type)
     """The `index`-th (1-based) document of `doc_type` on `day`; `oversized` gives it a 70-character
     code whose first 64 characters it shares with every other oversized code of the day."""
     code = f"{DOC_PREFIX[doc_type]}{day:%Y%m%d}-{index:05d}"
