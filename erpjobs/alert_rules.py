@@ -19,6 +19,9 @@ _ = gettext_lazy
 for spec in (
     ThresholdSpec("shortage_safety_pct", _("缺料预警：现存量低于安全库存的百分之多少时预警"), "%", 100, 1, 1000),
     ThresholdSpec("shortage_critical_pct", _("缺料预警：现存量低于安全库存的百分之多少时为严重"), "%", 50, 0, 1000),
+    ThresholdSpec("kit_days_ahead", _("齐套检查：检查几天内开工的生产订单"), _("天"), 3, 0, 60),
+    ThresholdSpec("kit_rate_pct", _("齐套检查：齐套率低于多少时预警"), "%", 100, 1, 100),
+    ThresholdSpec("kit_critical_days", _("齐套检查：距开工不足几天为严重"), _("天"), 1, 0, 60),
     ThresholdSpec("delivery_delay_grace_days", _("到货延迟：计划到货日之后宽限几天"), _("天"), 0, 0, 60),
     ThresholdSpec("delivery_shortfall_tolerance_pct", _("到货延迟：到货数量允许短少的百分比"), "%", 0, 0, 100),
     ThresholdSpec("delivery_delay_critical_days", _("到货延迟：延迟超过几天为严重"), _("天"), 7, 1, 365),
@@ -37,6 +40,13 @@ declare_rule(
     severity=Severity.WARNING,
     advice=_("核对该物料的请购/采购进度，必要时加急或调拨"),
     job="generate_shortage_alerts",
+)
+declare_rule(
+    id="daily_kit_check",
+    name=_("生产订单未齐套"),
+    severity=Severity.WARNING,
+    advice=_("催交缺口物料或调整开工顺序"),
+    job="daily_kit_check",
 )
 declare_rule(
     id="check_delivery_delay",

@@ -8,7 +8,7 @@ which are assumed) is declared in `sync/documents.py` and `yonyou/client.py`.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import DecimalField, F, Max, OuterRef, Subquery, Sum, Value
@@ -20,7 +20,14 @@ from alerts.alerting.lifecycle import Firing
 from alerts.alerting.messages import absolute_url
 from alerts.alerting.models import Severity
 from alerts.alerting.thresholds import threshold_value
-from sync.models import MaterialStock, ProductionOrder, PurchaseArrival, PurchaseOrder, Receivable
+from sync.models import (
+    MaterialStock,
+    ProductionMaterialLine,
+    ProductionOrder,
+    PurchaseArrival,
+    PurchaseOrder,
+    Receivable,
+)
 
 CLOSED = 2  # the ERP's 已关闭: a closed order no longer owes anything
 
@@ -73,23 +80,108 @@ def shortages(*, today: date) -> list[Firing]:
     return firing
 
 
-def late_deliveries(*, today: date) -> list[Firing]:
-    """Open purchase order lines past their planned arrival (plus `delivery_delay_grace_days`)
-    whose arrived quantity is short by more than `delivery_shortfall_tolerance_pct`."""
-    grace = int(threshold_value("delivery_delay_grace_days"))
-    tolerance = Decimal(str(threshold_value("delivery_shortfall_tolerance_pct")))
-    critical_days = int(threshold_value("delivery_delay_critical_days"))
+def _arrived_quantity():
+    """Per purchase order (OuterRef "code"): the quantity arrived against it so far, 0 if none."""
     arrived = (
         PurchaseArrival.objects.filter(source_order_code=OuterRef("code"))
         .values("source_order_code")
         .annotate(total=Sum("quantity"))
         .values("total")
     )
-    zero = Value(Decimal(0), output_field=DecimalField(max_digits=18, decimal_places=4))
+    return Coalesce(Subquery(arrived), Value(Decimal(0), output_field=DecimalField(max_digits=18, decimal_places=4)))
+
+
+def _latest_stock_by_material(today: date) -> dict[str, Decimal]:
+    """Stock per material over all warehouses, on the latest snapshot up to `today` (one query)."""
+    latest = MaterialStock.objects.filter(business_date__lte=today).order_by("-business_date").values("business_date")
+    rows = (
+        MaterialStock.objects.filter(business_date=Subquery(latest[:1]))
+        .values("product_code")
+        .annotate(stock=Sum("current_quantity"))
+        .order_by()
+    )
+    return {row["product_code"]: row["stock"] for row in rows}
+
+
+def _open_purchases_by_material(until: date) -> dict[str, Decimal]:
+    """Per material, what open purchase orders planned to arrive by `until` still owe (one query)."""
+    rows = (
+        PurchaseOrder.objects.filter(arrival_date__lte=until)
+        .exclude(status=CLOSED)
+        .annotate(owed=F("quantity") - _arrived_quantity())
+        .values("product_code")
+        .annotate(open=Sum("owed"))
+        .order_by()
+    )
+    return {row["product_code"]: max(row["open"] or Decimal(0), Decimal(0)) for row in rows}
+
+
+def kit_shortfalls(*, today: date) -> list[Firing]:
+    """Production orders starting within `kit_days_ahead` days whose material lines are not all
+    covered by stock plus open purchases arriving by then: the kit rate (share of lines covered)
+    below `kit_rate_pct`. Each order is compared with all of the stock (no allocation between
+    orders competing for it). Critical when the order starts within `kit_critical_days`."""
+    days_ahead = int(threshold_value("kit_days_ahead"))
+    wanted_rate = Decimal(str(threshold_value("kit_rate_pct")))
+    critical_days = int(threshold_value("kit_critical_days"))
+    until = today + timedelta(days=days_ahead)
+    orders = (
+        ProductionOrder.objects.filter(start_date__gte=today, start_date__lte=until)
+        .exclude(status=CLOSED)
+        .filter(finished_quantity__lt=F("quantity"))
+    )
+    lines = (
+        ProductionMaterialLine.objects.filter(order_code__in=orders.values("code"))
+        .values("order_code", "product_code", "product_name", "required_quantity", "issued_quantity")
+        .order_by("order_code", "line_number", "code")
+    )
+    by_order: dict[str, list[dict]] = defaultdict(list)
+    for line in lines:
+        by_order[line["order_code"]].append(line)
+    if not by_order:
+        return []
+    headers = {row["code"]: row for row in orders.values("code", "product_name", "start_date", "business_date")}
+    stock = _latest_stock_by_material(today)
+    purchases = _open_purchases_by_material(until)
+    firing = []
+    for order_code, order_lines in sorted(by_order.items()):
+        order = headers[order_code]
+        missing = []
+        for line in order_lines:
+            need = line["required_quantity"] - line["issued_quantity"]
+            available = stock.get(line["product_code"], Decimal(0)) + purchases.get(line["product_code"], Decimal(0))
+            if need > available:
+                missing.append(
+                    _("%(name)s 缺 %(short)s") % {"name": line["product_name"], "short": _quantity(need - available)}
+                )
+        rate = Decimal(len(order_lines) - len(missing)) * 100 / len(order_lines)
+        if rate >= wanted_rate:
+            continue
+        days_to_start = (order["start_date"] - today).days
+        firing.append(
+            Firing(
+                key=order_code,
+                title=_("生产订单 %(code)s %(name)s 将于 %(start)s 开工，齐套率 %(rate).0f%%")
+                % {"code": order_code, "name": order["product_name"], "start": order["start_date"], "rate": rate},
+                detail="；".join(missing),
+                labels={"kit_rate": f"{rate:.0f}", "date": order["business_date"]},
+                severity=Severity.CRITICAL if days_to_start <= critical_days else Severity.WARNING,
+                link=_admin_link(ProductionMaterialLine, order_code),
+            )
+        )
+    return firing
+
+
+def late_deliveries(*, today: date) -> list[Firing]:
+    """Open purchase order lines past their planned arrival (plus `delivery_delay_grace_days`)
+    whose arrived quantity is short by more than `delivery_shortfall_tolerance_pct`."""
+    grace = int(threshold_value("delivery_delay_grace_days"))
+    tolerance = Decimal(str(threshold_value("delivery_shortfall_tolerance_pct")))
+    critical_days = int(threshold_value("delivery_delay_critical_days"))
     rows = (
         PurchaseOrder.objects.filter(arrival_date__lt=today, quantity__gt=0)
         .exclude(status=CLOSED)
-        .annotate(arrived=Coalesce(Subquery(arrived), zero))
+        .annotate(arrived=_arrived_quantity())
         .values(
             "code",
             "vendor_name",

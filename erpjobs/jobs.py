@@ -43,6 +43,25 @@ def generate_shortage_alerts(now: datetime | None = None) -> dict:
 
 
 @job(
+    id="daily_kit_check",
+    name="每日齐套检查",
+    cron="0 6 * * *",
+    category="预警",
+    reads=[
+        "sync_productionorder",
+        "sync_productionmaterialline",
+        "sync_materialstock",
+        "sync_purchaseorder",
+        "sync_purchasearrival",
+    ],
+    writes=["alerts_alert"],
+    description="几天内开工的生产订单，用料未被库存与在途采购完全覆盖的，按齐套率预警",
+)
+def daily_kit_check(now: datetime | None = None) -> dict:
+    return _evaluate("daily_kit_check", conditions.kit_shortfalls, now)
+
+
+@job(
     id="check_delivery_delay",
     name="到货延迟检查",
     cron="0 14 * * *",

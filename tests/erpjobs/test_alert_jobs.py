@@ -12,7 +12,14 @@ from django.utils import timezone
 from alerts.alerting.models import Alert
 from alerts.alerting.thresholds import set_threshold
 from erpjobs import jobs
-from sync.models import MaterialStock, ProductionOrder, PurchaseArrival, PurchaseOrder, Receivable
+from sync.models import (
+    MaterialStock,
+    ProductionMaterialLine,
+    ProductionOrder,
+    PurchaseArrival,
+    PurchaseOrder,
+    Receivable,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +239,62 @@ def test_ageing_buckets_are_read_at_run_time():
     set_threshold(key="receivable_bucket_1_days", value=50)
     jobs.check_overdue_receivable_alerts(now=NOW)
     assert _open("check_overdue_receivable_alerts")["华东精密"].labels["ageing"] == "1-50"
+
+
+# --- daily_kit_check --------------------------------------------------------------------------
+
+
+def _line(order, n, product, required, issued=0):
+    return _doc(
+        ProductionMaterialLine,
+        f"{order}-{n}",
+        order_code=order,
+        line_number=n,
+        product_code=product,
+        product_name=product,
+        required_quantity=Decimal(required),
+        issued_quantity=Decimal(issued),
+    )
+
+
+def test_orders_starting_soon_without_their_materials_fire_by_kit_rate_and_resolve_when_covered():
+    _stock("ST1", "一号仓", "M-1001", 50)
+    _stock("ST2", "二号仓", "M-1001", 30)  # 80 in stock over both warehouses
+    _stock("ST3", "一号仓", "M-1002", 10)
+    _po("PO-OPEN", TODAY + timedelta(days=1), qty=40)  # M-1001 owed 40 by then: 120 available
+    _mo("MO-SHORT", TODAY + timedelta(days=1), TODAY + timedelta(days=9))
+    _line("MO-SHORT", 1, "M-1001", 100)  # covered: 100 <= 120
+    _line("MO-SHORT", 2, "M-1002", 30, issued=10)  # 20 needed, 10 in stock: short
+    _mo("MO-LATER", TODAY + timedelta(days=2), TODAY + timedelta(days=9))
+    _line("MO-LATER", 1, "M-1002", 50)  # short, starts in 2 days: warning
+    _mo("MO-KITTED", TODAY + timedelta(days=1), TODAY + timedelta(days=9))
+    _line("MO-KITTED", 1, "M-1001", 120)  # exactly covered: near miss
+    _mo("MO-FAR", TODAY + timedelta(days=4), TODAY + timedelta(days=9))
+    _line("MO-FAR", 1, "M-1002", 500)  # starts beyond 3 days: not checked yet
+
+    summary = jobs.daily_kit_check(now=NOW)
+
+    alerts = _open("daily_kit_check")
+    assert set(alerts) == {"MO-SHORT", "MO-LATER"}
+    assert (alerts["MO-SHORT"].severity, alerts["MO-LATER"].severity) == ("critical", "warning")
+    assert alerts["MO-SHORT"].labels["kit_rate"] == "50"
+    assert alerts["MO-SHORT"].detail == "M-1002 缺 10"
+    assert summary["raised"] == 2
+
+    _stock("ST4", "一号仓", "M-1002", 100, day=TODAY)
+    _stock("ST5", "一号仓", "M-1001", 120, day=TODAY)
+    jobs.daily_kit_check(now=NOW + timedelta(hours=1))
+    assert _open("daily_kit_check") == {}
+
+
+def test_kit_check_is_one_alert_across_runs_and_reads_its_horizon_at_run_time():
+    _mo("MO-FAR", TODAY + timedelta(days=4), TODAY + timedelta(days=9))
+    _line("MO-FAR", 1, "M-1002", 500)
+    jobs.daily_kit_check(now=NOW)
+    assert _open("daily_kit_check") == {}
+
+    set_threshold(key="kit_days_ahead", value=5)
+    jobs.daily_kit_check(now=NOW)
+    jobs.daily_kit_check(now=NOW + timedelta(hours=1))
+    assert set(_open("daily_kit_check")) == {"MO-FAR"}
+    assert Alert.objects.get(rule="daily_kit_check").occurrences == 2

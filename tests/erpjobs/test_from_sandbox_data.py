@@ -1,7 +1,7 @@
 """The ERP alert jobs on the sandbox's default data, synced over HTTP: each raises its alerts, lists
 with the seed's name and time, and is held while the day's sync failed."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,7 @@ from alerts.alerting.models import Alert
 from alerts.alerting.suppression import holds
 from erpjobs import jobs
 from sync import services
-from sync.models import DayStatus, MaterialStock, SyncDay
+from sync.models import DayStatus, MaterialStock, ProductionMaterialLine, SyncDay
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +21,7 @@ NOW = datetime(2026, 4, 20, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 SEED_JOBS = {
     "generate_shortage_alerts": ("缺料预警生成", "0 7 * * *"),
+    "daily_kit_check": ("每日齐套检查", "0 6 * * *"),
     "check_delivery_delay": ("到货延迟检查", "0 14 * * *"),
     "check_production_plan_alerts": ("生产计划预警", "0 11 * * *"),
     "check_overdue_receivable_alerts": ("逾期应收预警", "30 10 * * *"),
@@ -39,7 +40,11 @@ def test_each_job_raises_alerts_from_the_sandboxs_default_data(sandbox):
     below = MaterialStock.objects.filter(business_date=ARRIVALS_DAY).values_list("current_quantity", "safety_quantity")
     assert any(stock < safety for stock, safety in below) and any(stock >= safety for stock, safety in below)
 
-    summaries = {job_id: getattr(jobs, job_id)(now=NOW) for job_id in SEED_JOBS}
+    # The kit check looks at orders about to start: run it the morning before they do.
+    kit_now = datetime.combine(ARRIVALS_DAY - timedelta(days=1), time(6), tzinfo=ZoneInfo("Asia/Shanghai"))
+    summaries = {
+        job_id: getattr(jobs, job_id)(now=kit_now if job_id == "daily_kit_check" else NOW) for job_id in SEED_JOBS
+    }
 
     for job_id, summary in summaries.items():
         assert summary["raised"] > 0, job_id
@@ -48,8 +53,15 @@ def test_each_job_raises_alerts_from_the_sandboxs_default_data(sandbox):
     pairs = MaterialStock.objects.filter(business_date=ARRIVALS_DAY).values("warehouse_name", "product_code")
     assert summaries["generate_shortage_alerts"]["raised"] < len({tuple(p.values()) for p in pairs})
 
+    # Orders whose lines are all covered are near misses: fewer kit alerts than orders with lines.
+    orders_with_lines = ProductionMaterialLine.objects.filter(business_date=ARRIVALS_DAY).values("order_code")
+    assert 0 < summaries["daily_kit_check"]["raised"] < len({row["order_code"] for row in orders_with_lines})
+
     # A second run the same day opens nothing new.
-    again = {job_id: getattr(jobs, job_id)(now=NOW + timedelta(hours=1)) for job_id in SEED_JOBS}
+    again = {
+        job_id: getattr(jobs, job_id)(now=(kit_now if job_id == "daily_kit_check" else NOW) + timedelta(hours=1))
+        for job_id in SEED_JOBS
+    }
     assert all(summary["raised"] == 0 and summary["resolved"] == 0 for summary in again.values())
 
 

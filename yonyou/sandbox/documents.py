@@ -21,7 +21,8 @@ YonBIP's list APIs where known; the non-sales types are assumed shapes.
   startDate, finishDate (planned), status, statusName, pubts
 - production_material (assumed): id, code, vouchdate, orderCode (the production order of the same
   day: lines 1–2 belong to order 1, 3–4 to order 2, …), lineNo, product_cCode, product_cName,
-  product_modelDescription (specification), requiredQty, issuedQty, requireDate (the order's start)
+  product_modelDescription (specification), requiredQty, issuedQty, requireDate (the order's start);
+  every fifth line needs M-4010, which nothing stocks or buys (the kit check's cases)
 """
 
 import hashlib
@@ -50,7 +51,14 @@ PRODUCTS = [
     ("M-2001", "控制柜外壳"),
     ("M-3005", "伺服电机 750W"),
 ]
-SPECIFICATIONS = {"M-1001": "1.5mm×1250", "M-1002": "6063-T5", "M-2001": "800×600×300", "M-3005": "750W 220V"}
+SCARCE_COMPONENT = ("M-4010", "接近开关")
+SPECIFICATIONS = {
+    "M-1001": "1.5mm×1250",
+    "M-1002": "6063-T5",
+    "M-2001": "800×600×300",
+    "M-3005": "750W 220V",
+    "M-4010": "NPN 12-24V",
+}
 STATUS_NAMES = {0: "开立", 1: "已审核", 2: "已关闭"}
 WAREHOUSES = ["一号仓", "二号仓", "成品仓"]
 
@@ -156,6 +164,9 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
         }
     if doc_type == "production_material":
         required = 20 + int(_unit("need", code) * 180)
+        if index % 5 == 0:
+            # A component no warehouse stocks and no purchase order brings: its orders are not kitted.
+            product_code, product_name = SCARCE_COMPONENT
         return base | {
             "orderCode": f"MO{day:%Y%m%d}-{(index - 1) // 2 + 1:05d}",
             "lineNo": (index - 1) % 2 + 1,
