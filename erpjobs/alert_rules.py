@@ -31,6 +31,7 @@ for spec in (
     ThresholdSpec("receivable_bucket_1_days", _("逾期应收：第一账龄段上限（天）"), _("天"), 30, 1, 3650),
     ThresholdSpec("receivable_bucket_2_days", _("逾期应收：第二账龄段上限（天）"), _("天"), 60, 2, 3650),
     ThresholdSpec("receivable_bucket_3_days", _("逾期应收：第三账龄段上限（天），超过为严重"), _("天"), 90, 3, 3650),
+    ThresholdSpec("spec_check_days_ahead", _("规格匹配检查：检查几天内开工的生产订单用料"), _("天"), 14, 0, 365),
 ):
     declare_threshold(spec)
 
@@ -68,4 +69,11 @@ declare_rule(
     severity=Severity.WARNING,
     advice=_("联系客户催收，必要时暂停发货"),
     job="check_overdue_receivable_alerts",
+)
+declare_rule(
+    id="daily_spec_match_check",
+    name=_("采购规格不符"),
+    severity=Severity.WARNING,
+    advice=_("与采购和技术确认规格；不符的请联系供应商更换或改单"),
+    job="daily_spec_match_check",
 )

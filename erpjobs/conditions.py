@@ -318,3 +318,58 @@ def overdue_receivables(*, today: date) -> list[Firing]:
             )
         )
     return firing
+
+
+def _normalised_specification(text: str) -> str:
+    """Specifications as compared: case, spaces and the ways people write "×" do not count."""
+    return "".join(text.split()).casefold().replace("*", "×").replace("x", "×")
+
+
+def specification_mismatches(*, today: date) -> list[Firing]:
+    """Open purchase orders of a material whose specification differs from what a material line
+    of an open production order starting within `spec_check_days_ahead` days requires. Purchase
+    lines do not name the production order they serve (assumed), so they are matched by material."""
+    days_ahead = int(threshold_value("spec_check_days_ahead"))
+    orders = (
+        ProductionOrder.objects.filter(start_date__lte=today + timedelta(days=days_ahead))
+        .exclude(status=CLOSED)
+        .filter(finished_quantity__lt=F("quantity"))
+    )
+    required: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for line in (
+        ProductionMaterialLine.objects.filter(order_code__in=orders.values("code"))
+        .exclude(specification="")
+        .values("order_code", "product_code", "specification")
+    ):
+        required[line["product_code"]][_normalised_specification(line["specification"])].add(line["order_code"])
+    if not required:
+        return []
+    purchases = (
+        PurchaseOrder.objects.filter(product_code__in=list(required))
+        .exclude(status=CLOSED)
+        .exclude(specification="")
+        .values("code", "vendor_name", "product_code", "product_name", "specification", "business_date")
+        .order_by("code")
+    )
+    firing = []
+    for row in purchases:
+        wanted = required[row["product_code"]]
+        if _normalised_specification(row["specification"]) in wanted:
+            continue
+        orders_needing = sorted(code for codes in wanted.values() for code in codes)
+        firing.append(
+            Firing(
+                key=row["code"],
+                title=_("采购订单 %(code)s 的 %(name)s 规格为 %(spec)s，与生产用料要求不符")
+                % {
+                    "code": row["code"],
+                    "name": row["product_name"] or row["product_code"],
+                    "spec": row["specification"],
+                },
+                detail=_("生产订单 %(orders)s 要求规格：%(specs)s")
+                % {"orders": "、".join(orders_needing[:10]), "specs": "、".join(sorted(wanted))},
+                labels={"vendor": row["vendor_name"], "material": row["product_code"], "date": row["business_date"]},
+                link=_admin_link(PurchaseOrder, row["code"]),
+            )
+        )
+    return firing

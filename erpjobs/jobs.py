@@ -98,3 +98,16 @@ def check_production_plan_alerts(now: datetime | None = None) -> dict:
 )
 def check_overdue_receivable_alerts(now: datetime | None = None) -> dict:
     return _evaluate("check_overdue_receivable_alerts", conditions.overdue_receivables, now)
+
+
+@job(
+    id="daily_spec_match_check",
+    name="规格匹配检查",
+    cron="0 9 * * *",
+    category="预警",
+    reads=["sync_productionorder", "sync_productionmaterialline", "sync_purchaseorder"],
+    writes=["alerts_alert"],
+    description="在途采购订单的物料规格与近期开工生产订单用料要求的规格不一致的，产生预警",
+)
+def daily_spec_match_check(now: datetime | None = None) -> dict:
+    return _evaluate("daily_spec_match_check", conditions.specification_mismatches, now)

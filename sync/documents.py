@@ -264,6 +264,8 @@ PURCHASE_ORDERS = DocumentSpec(
         "vendor_name": Source("vendor_name"),
         "product_code": Source("product_cCode"),
         "product_name": Source("product_cName"),
+        # Assumed: the material's specification (规格型号) as YonBIP names it on product refs.
+        "specification": Source("product_modelDescription"),
         "quantity": Source("qty", quantity),
         "amount": Source("natMoney", money),
         "currency": Source("currency"),

@@ -62,6 +62,7 @@ class PurchaseOrder(SyncedDocument):
     vendor_name = models.CharField(_("供应商"), max_length=200, blank=True, db_index=True)
     product_code = models.CharField(_("物料编码"), max_length=64, blank=True)
     product_name = models.CharField(_("物料名称"), max_length=200, blank=True)
+    specification = models.CharField(_("规格型号"), max_length=200, blank=True)
     quantity = models.DecimalField(_("数量"), max_digits=18, decimal_places=4, default=0)
     amount = models.DecimalField(_("金额"), max_digits=18, decimal_places=2, default=0)
     currency = models.CharField(_("币种"), max_length=8, blank=True)

@@ -91,12 +91,13 @@ def test_shortage_persisting_over_two_runs_is_one_alert_and_the_threshold_is_rea
 # --- check_delivery_delay ---------------------------------------------------------------------
 
 
-def _po(code, arrival, qty=100, status=1, vendor="苏州恒达钢材有限公司"):
+def _po(code, arrival, qty=100, status=1, vendor="苏州恒达钢材有限公司", product="M-1001", specification=""):
     return _doc(
         PurchaseOrder,
         code,
+        specification=specification,
         vendor_name=vendor,
-        product_code="M-1001",
+        product_code=product,
         product_name="冷轧钢板",
         quantity=Decimal(qty),
         status=status,
@@ -244,7 +245,7 @@ def test_ageing_buckets_are_read_at_run_time():
 # --- daily_kit_check --------------------------------------------------------------------------
 
 
-def _line(order, n, product, required, issued=0):
+def _line(order, n, product, required, issued=0, specification=""):
     return _doc(
         ProductionMaterialLine,
         f"{order}-{n}",
@@ -254,6 +255,7 @@ def _line(order, n, product, required, issued=0):
         product_name=product,
         required_quantity=Decimal(required),
         issued_quantity=Decimal(issued),
+        specification=specification,
     )
 
 
@@ -298,3 +300,40 @@ def test_kit_check_is_one_alert_across_runs_and_reads_its_horizon_at_run_time():
     jobs.daily_kit_check(now=NOW + timedelta(hours=1))
     assert set(_open("daily_kit_check")) == {"MO-FAR"}
     assert Alert.objects.get(rule="daily_kit_check").occurrences == 2
+
+
+# --- daily_spec_match_check -------------------------------------------------------------------
+
+
+def test_purchases_of_another_specification_than_production_requires_fire_and_resolve_when_corrected():
+    _mo("MO-1", TODAY + timedelta(days=2), TODAY + timedelta(days=9))
+    _line("MO-1", 1, "M-1001", 10, specification="1.5mm×1250")
+    _po("PO-WRONG", TODAY + timedelta(days=1), specification="1.2mm×1250")
+    _po("PO-RIGHT", TODAY + timedelta(days=1), specification="1.5MM X 1250")  # written differently: same spec
+    _po("PO-CLOSED", TODAY + timedelta(days=1), status=2, specification="1.2mm×1250")
+    _po("PO-OTHER", TODAY + timedelta(days=1), product="M-1002", specification="6061-T6")  # not needed here
+
+    jobs.daily_spec_match_check(now=NOW)
+    jobs.daily_spec_match_check(now=NOW + timedelta(hours=1))
+
+    alerts = _open("daily_spec_match_check")
+    assert set(alerts) == {"PO-WRONG"}
+    assert alerts["PO-WRONG"].occurrences == 2
+    assert alerts["PO-WRONG"].labels == {"vendor": "苏州恒达钢材有限公司", "material": "M-1001", "date": "2026-03-09"}
+    assert "MO-1" in alerts["PO-WRONG"].detail
+
+    PurchaseOrder.objects.filter(code="PO-WRONG").update(specification="1.5mm×1250")
+    jobs.daily_spec_match_check(now=NOW + timedelta(hours=2))
+    assert _open("daily_spec_match_check") == {}
+
+
+def test_spec_check_horizon_is_read_at_run_time():
+    _mo("MO-1", TODAY + timedelta(days=20), TODAY + timedelta(days=29))
+    _line("MO-1", 1, "M-1001", 10, specification="1.5mm×1250")
+    _po("PO-WRONG", TODAY + timedelta(days=1), specification="1.2mm×1250")
+    jobs.daily_spec_match_check(now=NOW)
+    assert _open("daily_spec_match_check") == {}
+
+    set_threshold(key="spec_check_days_ahead", value=30)
+    jobs.daily_spec_match_check(now=NOW)
+    assert set(_open("daily_spec_match_check")) == {"PO-WRONG"}

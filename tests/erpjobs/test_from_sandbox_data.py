@@ -25,7 +25,10 @@ SEED_JOBS = {
     "check_delivery_delay": ("到货延迟检查", "0 14 * * *"),
     "check_production_plan_alerts": ("生产计划预警", "0 11 * * *"),
     "check_overdue_receivable_alerts": ("逾期应收预警", "30 10 * * *"),
+    "daily_spec_match_check": ("规格匹配检查", "0 9 * * *"),
 }
+# Jobs about orders that have not started yet.
+MORNING_BEFORE = {"daily_kit_check", "daily_spec_match_check"}
 
 
 def test_jobs_list_with_the_seeds_names_and_times(staff_api):
@@ -40,10 +43,10 @@ def test_each_job_raises_alerts_from_the_sandboxs_default_data(sandbox):
     below = MaterialStock.objects.filter(business_date=ARRIVALS_DAY).values_list("current_quantity", "safety_quantity")
     assert any(stock < safety for stock, safety in below) and any(stock >= safety for stock, safety in below)
 
-    # The kit check looks at orders about to start: run it the morning before they do.
+    # The kit and spec checks look at orders about to start: run them the morning before they do.
     kit_now = datetime.combine(ARRIVALS_DAY - timedelta(days=1), time(6), tzinfo=ZoneInfo("Asia/Shanghai"))
     summaries = {
-        job_id: getattr(jobs, job_id)(now=kit_now if job_id == "daily_kit_check" else NOW) for job_id in SEED_JOBS
+        job_id: getattr(jobs, job_id)(now=kit_now if job_id in MORNING_BEFORE else NOW) for job_id in SEED_JOBS
     }
 
     for job_id, summary in summaries.items():
@@ -59,7 +62,7 @@ def test_each_job_raises_alerts_from_the_sandboxs_default_data(sandbox):
 
     # A second run the same day opens nothing new.
     again = {
-        job_id: getattr(jobs, job_id)(now=(kit_now if job_id == "daily_kit_check" else NOW) + timedelta(hours=1))
+        job_id: getattr(jobs, job_id)(now=(kit_now if job_id in MORNING_BEFORE else NOW) + timedelta(hours=1))
         for job_id in SEED_JOBS
     }
     assert all(summary["raised"] == 0 and summary["resolved"] == 0 for summary in again.values())

@@ -10,7 +10,8 @@ YonBIP's list APIs where known; the non-sales types are assumed shapes.
 - sales_order: id, code, vouchdate, agentId, agentId_name, salesOrgId, totalMoney, currency,
   status (0 开立, 1 已审核, 2 已关闭), statusName, hopeReceiveDate, pubts
 - purchase_order: id, code, vouchdate, vendor, vendor_name, product_cCode, product_cName,
-  qty, natMoney, currency, status, statusName, arrivalDate (planned), pubts
+  product_modelDescription (specification, assumed; every seventh order another one), qty, natMoney,
+  currency, status, statusName, arrivalDate (planned), pubts
 - purchase_arrival: id, code, vouchdate, vendor, vendor_name, srcBillNO (the purchase order
   code), product_cCode, qty, pubts
 - receivable: id, code, vouchdate, customer, customer_name, oriSum (amount), balance (unpaid),
@@ -58,6 +59,13 @@ SPECIFICATIONS = {
     "M-2001": "800×600×300",
     "M-3005": "750W 220V",
     "M-4010": "NPN 12-24V",
+}
+OTHER_SPECIFICATIONS = {
+    "M-1001": "1.2mm×1250",
+    "M-1002": "6061-T6",
+    "M-2001": "800×600×250",
+    "M-3005": "400W 220V",
+    "M-4010": "PNP 12-24V",
 }
 STATUS_NAMES = {0: "开立", 1: "已审核", 2: "已关闭"}
 WAREHOUSES = ["一号仓", "二号仓", "成品仓"]
@@ -118,6 +126,8 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
             "vendor_name": _pick(VENDORS, "vendor", code),
             "product_cCode": product_code,
             "product_cName": product_name,
+            # Every seventh order was bought to another specification (the spec check's cases).
+            "product_modelDescription": (OTHER_SPECIFICATIONS if index % 7 == 0 else SPECIFICATIONS)[product_code],
             "qty": qty,
             "natMoney": round(amount, 2),
             "currency": "CNY",
