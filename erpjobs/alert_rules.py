@@ -32,6 +32,8 @@ for spec in (
     ThresholdSpec("receivable_bucket_2_days", _("逾期应收：第二账龄段上限（天）"), _("天"), 60, 2, 3650),
     ThresholdSpec("receivable_bucket_3_days", _("逾期应收：第三账龄段上限（天），超过为严重"), _("天"), 90, 3, 3650),
     ThresholdSpec("spec_check_days_ahead", _("规格匹配检查：检查几天内开工的生产订单用料"), _("天"), 14, 0, 365),
+    ThresholdSpec("outsourcing_days_ahead", _("外协交期预警：提前几天提醒即将到期的委外订单"), _("天"), 3, 0, 60),
+    ThresholdSpec("outsourcing_late_critical_days", _("外协交期预警：逾期超过几天为严重"), _("天"), 3, 0, 365),
 ):
     declare_threshold(spec)
 
@@ -76,4 +78,11 @@ declare_rule(
     severity=Severity.WARNING,
     advice=_("与采购和技术确认规格；不符的请联系供应商更换或改单"),
     job="daily_spec_match_check",
+)
+declare_rule(
+    id="check_outsourcing_delivery_alerts",
+    name=_("外协交期"),
+    severity=Severity.WARNING,
+    advice=_("联系委外商确认交货，必要时调整生产计划"),
+    job="check_outsourcing_delivery_alerts",
 )

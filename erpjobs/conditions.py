@@ -22,6 +22,7 @@ from alerts.alerting.models import Severity
 from alerts.alerting.thresholds import threshold_value
 from sync.models import (
     MaterialStock,
+    OutsourcingOrder,
     ProductionMaterialLine,
     ProductionOrder,
     PurchaseArrival,
@@ -370,6 +371,55 @@ def specification_mismatches(*, today: date) -> list[Firing]:
                 % {"orders": "、".join(orders_needing[:10]), "specs": "、".join(sorted(wanted))},
                 labels={"vendor": row["vendor_name"], "material": row["product_code"], "date": row["business_date"]},
                 link=_admin_link(PurchaseOrder, row["code"]),
+            )
+        )
+    return firing
+
+
+def outsourcing_due(*, today: date) -> list[Firing]:
+    """Open outsourcing orders not fully received that are due within `outsourcing_days_ahead`
+    days (info) or late (warning; critical after `outsourcing_late_critical_days`)."""
+    days_ahead = int(threshold_value("outsourcing_days_ahead"))
+    critical_days = int(threshold_value("outsourcing_late_critical_days"))
+    rows = (
+        OutsourcingOrder.objects.filter(due_date__lte=today + timedelta(days=days_ahead), quantity__gt=0)
+        .exclude(status=CLOSED)
+        .filter(received_quantity__lt=F("quantity"))
+        .values(
+            "code",
+            "vendor_name",
+            "product_code",
+            "product_name",
+            "quantity",
+            "received_quantity",
+            "due_date",
+            "business_date",
+        )
+        .order_by("code")
+    )
+    firing = []
+    for row in rows:
+        days_late = (today - row["due_date"]).days
+        values = {
+            "code": row["code"],
+            "vendor": row["vendor_name"],
+            "name": row["product_name"] or row["product_code"],
+            "received": _quantity(row["received_quantity"]),
+            "qty": _quantity(row["quantity"]),
+        }
+        if days_late > 0:
+            title = _("委外订单 %(code)s（%(vendor)s）%(name)s 已逾期 %(days)s 天：收货 %(received)s / %(qty)s")
+            severity = Severity.CRITICAL if days_late > critical_days else Severity.WARNING
+        else:
+            title = _("委外订单 %(code)s（%(vendor)s）%(name)s 将于 %(due)s 到期：收货 %(received)s / %(qty)s")
+            severity = Severity.INFO
+        firing.append(
+            Firing(
+                key=row["code"],
+                title=title % {**values, "days": days_late, "due": row["due_date"]},
+                labels={"vendor": row["vendor_name"], "material": row["product_code"], "date": row["business_date"]},
+                severity=severity,
+                link=_admin_link(OutsourcingOrder, row["code"]),
             )
         )
     return firing

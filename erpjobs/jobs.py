@@ -88,6 +88,19 @@ def check_production_plan_alerts(now: datetime | None = None) -> dict:
 
 
 @job(
+    id="check_outsourcing_delivery_alerts",
+    name="外协交期预警",
+    cron="0 15 * * *",
+    category="预警",
+    reads=["sync_outsourcingorder"],
+    writes=["alerts_alert"],
+    description="几天内到期或已逾期、尚未收齐的委外订单；收齐或关闭后自动恢复",
+)
+def check_outsourcing_delivery_alerts(now: datetime | None = None) -> dict:
+    return _evaluate("check_outsourcing_delivery_alerts", conditions.outsourcing_due, now)
+
+
+@job(
     id="check_overdue_receivable_alerts",
     name="逾期应收预警",
     cron="30 10 * * *",

@@ -142,6 +142,7 @@ _LIST_EXTRAS = {
     "material_stock": ("warehouse_name", "product_code", "product_name", "current_quantity", "safety_quantity"),
     "production_order": ("product_name", "quantity", "finished_quantity", "finish_date", "status_name"),
     "production_material": ("order_code", "product_code", "specification", "required_quantity", "issued_quantity"),
+    "outsourcing_order": ("vendor_name", "product_name", "quantity", "received_quantity", "due_date", "status_name"),
 }
 _LIST_FILTERS = {
     "sales_order": ("status_name", "currency"),
@@ -157,6 +158,7 @@ _SEARCH_EXTRAS = {
     "material_stock": ("product_code", "product_name"),
     "production_order": ("product_code", "product_name"),
     "production_material": ("order_code", "product_code"),
+    "outsourcing_order": ("vendor_name", "product_code"),
 }
 
 for _spec in DOCUMENT_SPECS:

@@ -11,6 +11,7 @@ _DOCUMENTS = (
     "materialstock",
     "productionorder",
     "productionmaterialline",
+    "outsourcingorder",
 )
 _RUNS = ("syncday", "syncbatch", "syncbatchday")
 

@@ -369,6 +369,28 @@ PRODUCTION_MATERIAL_LINES = DocumentSpec(
     },
 )
 
+# Assumed: YonBIP's outsourcing order list (委外订单), one record per order line.
+OUTSOURCING_ORDERS = DocumentSpec(
+    doc_type="outsourcing_order",
+    model=models.OutsourcingOrder,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "vendor_id": Source("vendor"),
+        "vendor_name": Source("vendor_name"),
+        "product_code": Source("product_cCode"),
+        "product_name": Source("product_cName"),
+        "quantity": Source("qty", quantity),
+        "received_quantity": Source("receivedQty", quantity),
+        "due_date": Source("deliveryDate", erp_date),
+        "status": Source("status", integer),
+        "status_name": Source("statusName"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
 # Synced in this order for every business day.
 DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     SALES_ORDERS,
@@ -378,6 +400,7 @@ DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     MATERIAL_STOCK,
     PRODUCTION_ORDERS,
     PRODUCTION_MATERIAL_LINES,
+    OUTSOURCING_ORDERS,
 )
 
 

@@ -181,6 +181,30 @@ class ProductionMaterialLine(SyncedDocument):
         return self.code
 
 
+class OutsourcingOrder(SyncedDocument):
+    """An outsourcing (委外) order: a vendor processes material for us and delivers it by a date."""
+
+    code = models.CharField(_("单据编号"), max_length=64)
+    vendor_id = models.CharField(_("委外商 ID"), max_length=64, blank=True)
+    vendor_name = models.CharField(_("委外商"), max_length=200, blank=True, db_index=True)
+    product_code = models.CharField(_("物料编码"), max_length=64, blank=True)
+    product_name = models.CharField(_("物料名称"), max_length=200, blank=True)
+    quantity = models.DecimalField(_("委外数量"), max_digits=18, decimal_places=4, default=0)
+    received_quantity = models.DecimalField(_("已收货数量"), max_digits=18, decimal_places=4, default=0)
+    due_date = models.DateField(_("交货日期"), null=True, blank=True, db_index=True)
+    status = models.IntegerField(_("状态码"), null=True, blank=True)
+    status_name = models.CharField(_("状态"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("委外订单")
+        verbose_name_plural = _("委外订单")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("outsourcingorder", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
 # --- Per-day status (the seed's daily_sync_status) ---------------------------------------------
 
 

@@ -40,6 +40,7 @@ DOCUMENT_TYPES: dict[str, str] = {
     "material_stock": "/yonbip/scm/stock/list",  # assumed
     "production_order": "/yonbip/mfc/productionorder/list",  # assumed
     "production_material": "/yonbip/mfc/productionorder/materiallist",  # assumed
+    "outsourcing_order": "/yonbip/mfc/osmorder/list",  # assumed
 }
 
 SUCCESS = "200"

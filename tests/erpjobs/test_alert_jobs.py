@@ -14,6 +14,7 @@ from alerts.alerting.thresholds import set_threshold
 from erpjobs import jobs
 from sync.models import (
     MaterialStock,
+    OutsourcingOrder,
     ProductionMaterialLine,
     ProductionOrder,
     PurchaseArrival,
@@ -337,3 +338,47 @@ def test_spec_check_horizon_is_read_at_run_time():
     set_threshold(key="spec_check_days_ahead", value=30)
     jobs.daily_spec_match_check(now=NOW)
     assert set(_open("daily_spec_match_check")) == {"PO-WRONG"}
+
+
+# --- check_outsourcing_delivery_alerts --------------------------------------------------------
+
+
+def _os(code, due, qty=100, received=0, status=1):
+    return _doc(
+        OutsourcingOrder,
+        code,
+        vendor_name="宁波联合塑胶厂",
+        product_code="M-2001",
+        product_name="控制柜外壳",
+        quantity=Decimal(qty),
+        received_quantity=Decimal(received),
+        due_date=due,
+        status=status,
+    )
+
+
+def test_outsourcing_orders_due_soon_or_late_fire_by_lateness_and_resolve_when_received():
+    _os("OS-SOON", TODAY + timedelta(days=3))  # due within 3 days: info
+    _os("OS-LATE", TODAY - timedelta(days=2), received=50)  # late: warning
+    _os("OS-VERY", TODAY - timedelta(days=10))  # late > 3 days: critical
+    _os("OS-FAR", TODAY + timedelta(days=4))  # near miss
+    _os("OS-DONE", TODAY - timedelta(days=2), received=100)  # received in full
+    _os("OS-CLOSED", TODAY - timedelta(days=2), status=2)
+
+    jobs.check_outsourcing_delivery_alerts(now=NOW)
+    jobs.check_outsourcing_delivery_alerts(now=NOW + timedelta(hours=1))
+
+    alerts = _open("check_outsourcing_delivery_alerts")
+    assert {key: alert.severity for key, alert in alerts.items()} == {
+        "OS-SOON": "info",
+        "OS-LATE": "warning",
+        "OS-VERY": "critical",
+    }
+    assert Alert.objects.filter(rule="check_outsourcing_delivery_alerts").count() == 3
+    assert alerts["OS-LATE"].labels["vendor"] == "宁波联合塑胶厂"
+    assert "收货 50 / 100" in alerts["OS-LATE"].title
+
+    OutsourcingOrder.objects.filter(code="OS-LATE").update(received_quantity=100)
+    set_threshold(key="outsourcing_days_ahead", value=5)
+    jobs.check_outsourcing_delivery_alerts(now=NOW + timedelta(hours=2))
+    assert set(_open("check_outsourcing_delivery_alerts")) == {"OS-SOON", "OS-VERY", "OS-FAR"}

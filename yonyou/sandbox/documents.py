@@ -24,6 +24,9 @@ YonBIP's list APIs where known; the non-sales types are assumed shapes.
   day: lines 1–2 belong to order 1, 3–4 to order 2, …), lineNo, product_cCode, product_cName,
   product_modelDescription (specification), requiredQty, issuedQty, requireDate (the order's start);
   every fifth line needs M-4010, which nothing stocks or buys (the kit check's cases)
+- outsourcing_order (assumed): id, code, vouchdate, vendor, vendor_name, product_cCode,
+  product_cName, qty, receivedQty (every fourth order received in full), deliveryDate, status,
+  statusName
 """
 
 import hashlib
@@ -37,6 +40,7 @@ DOC_PREFIX = {
     "material_stock": "ST",
     "production_order": "MO",
     "production_material": "ML",
+    "outsourcing_order": "OS",
 }
 CUSTOMERS = [
     "华东精密机械有限公司",
@@ -169,6 +173,19 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
             "finishedQty": int(qty * _unit("done", code, revision)),
             "startDate": f"{day:%Y-%m-%d} 00:00:00",
             "finishDate": f"{day + timedelta(days=7 + int(_unit('fin', code) * 14)):%Y-%m-%d} 00:00:00",
+            "status": status,
+            "statusName": STATUS_NAMES[status],
+        }
+    if doc_type == "outsourcing_order":
+        status = 2 if mutated else int(_unit("status", code) * 2)
+        return base | {
+            "vendor": str(3000 + int(_unit("vendor", code) * len(VENDORS))),
+            "vendor_name": _pick(VENDORS, "vendor", code),
+            "product_cCode": product_code,
+            "product_cName": product_name,
+            "qty": qty,
+            "receivedQty": qty if index % 4 == 0 else int(qty * _unit("received", code) * 0.8),
+            "deliveryDate": f"{day + timedelta(days=2 + int(_unit('osdue', code) * 12)):%Y-%m-%d} 00:00:00",
             "status": status,
             "statusName": STATUS_NAMES[status],
         }
