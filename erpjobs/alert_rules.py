@@ -34,6 +34,10 @@ for spec in (
     ThresholdSpec("spec_check_days_ahead", _("规格匹配检查：检查几天内开工的生产订单用料"), _("天"), 14, 0, 365),
     ThresholdSpec("outsourcing_days_ahead", _("外协交期预警：提前几天提醒即将到期的委外订单"), _("天"), 3, 0, 60),
     ThresholdSpec("outsourcing_late_critical_days", _("外协交期预警：逾期超过几天为严重"), _("天"), 3, 0, 365),
+    ThresholdSpec(
+        "work_report_timeout_hours", _("报工超时提醒：在制生产订单几小时没有报工时提醒"), _("小时"), 24, 1, 720
+    ),
+    ThresholdSpec("work_report_critical_hours", _("报工超时提醒：几小时没有报工为严重"), _("小时"), 72, 1, 2160),
 ):
     declare_threshold(spec)
 
@@ -85,4 +89,11 @@ declare_rule(
     severity=Severity.WARNING,
     advice=_("联系委外商确认交货，必要时调整生产计划"),
     job="check_outsourcing_delivery_alerts",
+)
+declare_rule(
+    id="check_work_report_timeout",
+    name=_("报工超时"),
+    severity=Severity.WARNING,
+    advice=_("联系车间确认进度并补报工"),
+    job="check_work_report_timeout",
 )

@@ -8,12 +8,13 @@ which are assumed) is declared in `sync/documents.py` and `yonyou/client.py`.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import DecimalField, F, Max, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alerts.alerting.lifecycle import Firing
@@ -28,6 +29,7 @@ from sync.models import (
     PurchaseArrival,
     PurchaseOrder,
     Receivable,
+    WorkReport,
 )
 
 CLOSED = 2  # the ERP's 已关闭: a closed order no longer owes anything
@@ -420,6 +422,52 @@ def outsourcing_due(*, today: date) -> list[Firing]:
                 labels={"vendor": row["vendor_name"], "material": row["product_code"], "date": row["business_date"]},
                 severity=severity,
                 link=_admin_link(OutsourcingOrder, row["code"]),
+            )
+        )
+    return firing
+
+
+def silent_production_orders(*, now: datetime) -> list[Firing]:
+    """Production orders in progress (started, unfinished, not closed) with no work report for
+    `work_report_timeout_hours` (counted from their start when none was ever reported);
+    critical past `work_report_critical_hours`."""
+    timeout_hours = threshold_value("work_report_timeout_hours")
+    critical_hours = threshold_value("work_report_critical_hours")
+    today = timezone.localdate(now)
+    last_report = (
+        WorkReport.objects.filter(order_code=OuterRef("code"))
+        .values("order_code")
+        .annotate(last=Max("reported_at"))
+        .values("last")
+    )
+    rows = (
+        ProductionOrder.objects.filter(start_date__lte=today, quantity__gt=0)
+        .exclude(status=CLOSED)
+        .filter(finished_quantity__lt=F("quantity"))
+        .annotate(last_report=Subquery(last_report))
+        .values("code", "product_code", "product_name", "start_date", "last_report", "business_date")
+        .order_by("code")
+    )
+    firing = []
+    for row in rows:
+        since = row["last_report"] or datetime.combine(
+            row["start_date"], time.min, tzinfo=timezone.get_default_timezone()
+        )
+        hours = (now - since).total_seconds() / 3600
+        if hours < timeout_hours:
+            continue
+        values = {"code": row["code"], "name": row["product_name"], "hours": int(hours)}
+        if row["last_report"] is None:
+            title = _("生产订单 %(code)s %(name)s 开工后 %(hours)s 小时仍无报工") % values
+        else:
+            title = _("生产订单 %(code)s %(name)s 已 %(hours)s 小时没有报工") % values
+        firing.append(
+            Firing(
+                key=row["code"],
+                title=title,
+                labels={"material": row["product_code"], "date": row["business_date"]},
+                severity=Severity.CRITICAL if hours >= critical_hours else Severity.WARNING,
+                link=_admin_link(WorkReport, row["code"]),
             )
         )
     return firing

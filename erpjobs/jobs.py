@@ -124,3 +124,17 @@ def check_overdue_receivable_alerts(now: datetime | None = None) -> dict:
 )
 def daily_spec_match_check(now: datetime | None = None) -> dict:
     return _evaluate("daily_spec_match_check", conditions.specification_mismatches, now)
+
+
+@job(
+    id="check_work_report_timeout",
+    name="报工超时提醒",
+    cron="0 * * * *",
+    category="预警",
+    reads=["sync_productionorder", "sync_workreport"],
+    writes=["alerts_alert"],
+    description="在制生产订单超过设定小时数没有报工的，提醒车间；有新报工或完工后自动恢复",
+)
+def check_work_report_timeout(now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    return _evaluate("check_work_report_timeout", lambda today: conditions.silent_production_orders(now=now), now)

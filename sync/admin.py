@@ -143,6 +143,7 @@ _LIST_EXTRAS = {
     "production_order": ("product_name", "quantity", "finished_quantity", "finish_date", "status_name"),
     "production_material": ("order_code", "product_code", "specification", "required_quantity", "issued_quantity"),
     "outsourcing_order": ("vendor_name", "product_name", "quantity", "received_quantity", "due_date", "status_name"),
+    "work_report": ("order_code", "reported_at", "quantity", "operator_name"),
 }
 _LIST_FILTERS = {
     "sales_order": ("status_name", "currency"),
@@ -159,6 +160,7 @@ _SEARCH_EXTRAS = {
     "production_order": ("product_code", "product_name"),
     "production_material": ("order_code", "product_code"),
     "outsourcing_order": ("vendor_name", "product_code"),
+    "work_report": ("order_code",),
 }
 
 for _spec in DOCUMENT_SPECS:

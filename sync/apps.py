@@ -12,6 +12,7 @@ _DOCUMENTS = (
     "productionorder",
     "productionmaterialline",
     "outsourcingorder",
+    "workreport",
 )
 _RUNS = ("syncday", "syncbatch", "syncbatchday")
 

@@ -391,6 +391,23 @@ OUTSOURCING_ORDERS = DocumentSpec(
     },
 )
 
+# Assumed: YonBIP's work report list (报工单), one record per report with its order's code.
+WORK_REPORTS = DocumentSpec(
+    doc_type="work_report",
+    model=models.WorkReport,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "order_code": Source("orderCode"),
+        "reported_at": Source("reportTime", erp_datetime),
+        "quantity": Source("qty", quantity),
+        "operator_name": Source("operator_name"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
 # Synced in this order for every business day.
 DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     SALES_ORDERS,
@@ -401,6 +418,7 @@ DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     PRODUCTION_ORDERS,
     PRODUCTION_MATERIAL_LINES,
     OUTSOURCING_ORDERS,
+    WORK_REPORTS,
 )
 
 

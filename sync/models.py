@@ -205,6 +205,25 @@ class OutsourcingOrder(SyncedDocument):
         return self.code
 
 
+class WorkReport(SyncedDocument):
+    """A work report (报工): the shop floor reporting output on a production order."""
+
+    code = models.CharField(_("单据编号"), max_length=64)
+    order_code = models.CharField(_("生产订单"), max_length=64, blank=True, db_index=True)
+    reported_at = models.DateTimeField(_("报工时间"), null=True, blank=True)
+    quantity = models.DecimalField(_("报工数量"), max_digits=18, decimal_places=4, default=0)
+    operator_name = models.CharField(_("报工人"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("报工单")
+        verbose_name_plural = _("报工单")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("workreport", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
 # --- Per-day status (the seed's daily_sync_status) ---------------------------------------------
 
 

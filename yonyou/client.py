@@ -41,6 +41,7 @@ DOCUMENT_TYPES: dict[str, str] = {
     "production_order": "/yonbip/mfc/productionorder/list",  # assumed
     "production_material": "/yonbip/mfc/productionorder/materiallist",  # assumed
     "outsourcing_order": "/yonbip/mfc/osmorder/list",  # assumed
+    "work_report": "/yonbip/mfc/workreport/list",  # assumed
 }
 
 SUCCESS = "200"

@@ -20,6 +20,7 @@ from sync.models import (
     PurchaseArrival,
     PurchaseOrder,
     Receivable,
+    WorkReport,
 )
 
 pytestmark = pytest.mark.django_db
@@ -382,3 +383,34 @@ def test_outsourcing_orders_due_soon_or_late_fire_by_lateness_and_resolve_when_r
     set_threshold(key="outsourcing_days_ahead", value=5)
     jobs.check_outsourcing_delivery_alerts(now=NOW + timedelta(hours=2))
     assert set(_open("check_outsourcing_delivery_alerts")) == {"OS-SOON", "OS-VERY", "OS-FAR"}
+
+
+# --- check_work_report_timeout ----------------------------------------------------------------
+
+
+def _report(code, order, at):
+    return _doc(WorkReport, code, order_code=order, reported_at=at, quantity=Decimal(5))
+
+
+def test_orders_in_progress_without_recent_work_reports_fire_and_resolve_on_a_new_report():
+    _mo("MO-QUIET", TODAY - timedelta(days=5), TODAY + timedelta(days=5))
+    _report("WR-1", "MO-QUIET", NOW - timedelta(hours=30))  # 30 h ago: warning
+    _mo("MO-NEVER", TODAY - timedelta(days=5), TODAY + timedelta(days=5))  # never reported: critical
+    _mo("MO-BUSY", TODAY - timedelta(days=5), TODAY + timedelta(days=5))
+    _report("WR-2", "MO-BUSY", NOW - timedelta(hours=30))
+    _report("WR-3", "MO-BUSY", NOW - timedelta(hours=23))  # the latest counts: near miss
+    _mo("MO-DONE", TODAY - timedelta(days=5), TODAY + timedelta(days=5), done=100)
+    _mo("MO-LATER", TODAY + timedelta(days=1), TODAY + timedelta(days=5))  # not started
+
+    jobs.check_work_report_timeout(now=NOW)
+    jobs.check_work_report_timeout(now=NOW + timedelta(minutes=30))
+
+    alerts = _open("check_work_report_timeout")
+    assert {key: alert.severity for key, alert in alerts.items()} == {"MO-QUIET": "warning", "MO-NEVER": "critical"}
+    assert Alert.objects.filter(rule="check_work_report_timeout").count() == 2
+    assert alerts["MO-QUIET"].title == "生产订单 MO-QUIET 控制柜外壳 已 30 小时没有报工"
+
+    _report("WR-4", "MO-QUIET", NOW + timedelta(hours=1))
+    set_threshold(key="work_report_timeout_hours", value=48)  # MO-BUSY's 25 h no longer counts either
+    jobs.check_work_report_timeout(now=NOW + timedelta(hours=2))
+    assert set(_open("check_work_report_timeout")) == {"MO-NEVER"}

@@ -27,6 +27,7 @@ SEED_JOBS = {
     "check_overdue_receivable_alerts": ("逾期应收预警", "30 10 * * *"),
     "daily_spec_match_check": ("规格匹配检查", "0 9 * * *"),
     "check_outsourcing_delivery_alerts": ("外协交期预警", "0 15 * * *"),
+    "check_work_report_timeout": ("报工超时提醒", "0 * * * *"),
 }
 # Jobs about orders that have not started yet.
 MORNING_BEFORE = {"daily_kit_check", "daily_spec_match_check"}

@@ -27,6 +27,8 @@ YonBIP's list APIs where known; the non-sales types are assumed shapes.
 - outsourcing_order (assumed): id, code, vouchdate, vendor, vendor_name, product_cCode,
   product_cName, qty, receivedQty (every fourth order received in full), deliveryDate, status,
   statusName
+- work_report (assumed): id, code, vouchdate, orderCode (the production order of the same day and
+  index; only odd-numbered orders are reported on), reportTime, qty, operator_name
 """
 
 import hashlib
@@ -41,6 +43,7 @@ DOC_PREFIX = {
     "production_order": "MO",
     "production_material": "ML",
     "outsourcing_order": "OS",
+    "work_report": "WR",
 }
 CUSTOMERS = [
     "华东精密机械有限公司",
@@ -71,6 +74,7 @@ OTHER_SPECIFICATIONS = {
     "M-3005": "400W 220V",
     "M-4010": "PNP 12-24V",
 }
+OPERATORS = ["王建国", "李秀英", "张伟", "刘洋"]
 STATUS_NAMES = {0: "开立", 1: "已审核", 2: "已关闭"}
 WAREHOUSES = ["一号仓", "二号仓", "成品仓"]
 
@@ -188,6 +192,13 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
             "deliveryDate": f"{day + timedelta(days=2 + int(_unit('osdue', code) * 12)):%Y-%m-%d} 00:00:00",
             "status": status,
             "statusName": STATUS_NAMES[status],
+        }
+    if doc_type == "work_report":
+        return base | {
+            "orderCode": f"MO{day:%Y%m%d}-{index - (index + 1) % 2:05d}",
+            "reportTime": _stamp(day, "report", code),
+            "qty": 1 + int(_unit("reported", code) * 20),
+            "operator_name": _pick(OPERATORS, "operator", code),
         }
     if doc_type == "production_material":
         required = 20 + int(_unit("need", code) * 180)
