@@ -38,6 +38,10 @@ for spec in (
         "work_report_timeout_hours", _("报工超时提醒：在制生产订单几小时没有报工时提醒"), _("小时"), 24, 1, 720
     ),
     ThresholdSpec("work_report_critical_hours", _("报工超时提醒：几小时没有报工为严重"), _("小时"), 72, 1, 2160),
+    ThresholdSpec("ecn_grace_days", _("ECN 超时检查：期限之后宽限几天"), _("天"), 0, 0, 60),
+    ThresholdSpec("ecn_critical_days", _("ECN 超时检查：超期几天为严重"), _("天"), 7, 0, 365),
+    ThresholdSpec("maintenance_days_ahead", _("设备保养提醒：提前几天提醒"), _("天"), 3, 0, 60),
+    ThresholdSpec("maintenance_overdue_critical_days", _("设备保养提醒：超期几天为严重"), _("天"), 7, 0, 365),
 ):
     declare_threshold(spec)
 
@@ -96,4 +100,18 @@ declare_rule(
     severity=Severity.WARNING,
     advice=_("联系车间确认进度并补报工"),
     job="check_work_report_timeout",
+)
+declare_rule(
+    id="run_ecn_scheduler",
+    name=_("ECN 超时"),
+    severity=Severity.WARNING,
+    advice=_("催促负责人完成审批或实施，或调整期限"),
+    job="run_ecn_scheduler",
+)
+declare_rule(
+    id="check_equipment_maintenance_reminder",
+    name=_("设备保养"),
+    severity=Severity.INFO,
+    advice=_("安排保养并在设备系统中登记完成"),
+    job="check_equipment_maintenance_reminder",
 )

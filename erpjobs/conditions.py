@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Max, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, Exists, F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,8 @@ from alerts.alerting.messages import absolute_url
 from alerts.alerting.models import Severity
 from alerts.alerting.thresholds import threshold_value
 from sync.models import (
+    EngineeringChange,
+    EquipmentMaintenancePlan,
     MaterialStock,
     OutsourcingOrder,
     ProductionMaterialLine,
@@ -468,6 +470,101 @@ def silent_production_orders(*, now: datetime) -> list[Firing]:
                 labels={"material": row["product_code"], "date": row["business_date"]},
                 severity=Severity.CRITICAL if hours >= critical_hours else Severity.WARNING,
                 link=_admin_link(WorkReport, row["code"]),
+            )
+        )
+    return firing
+
+
+def overdue_engineering_changes(*, today: date) -> list[Firing]:
+    """ECNs still awaiting approval past their approval deadline, or approved and awaiting
+    implementation past theirs (plus `ecn_grace_days`); critical after `ecn_critical_days`."""
+    grace = int(threshold_value("ecn_grace_days"))
+    critical_days = int(threshold_value("ecn_critical_days"))
+    cutoff = today - timedelta(days=grace)
+    stage = EngineeringChange.Stage
+    rows = (
+        EngineeringChange.objects.filter(
+            Q(stage=stage.PENDING_APPROVAL, approval_deadline__lt=cutoff)
+            | Q(stage=stage.PENDING_IMPLEMENTATION, implementation_deadline__lt=cutoff)
+        )
+        .values("code", "title", "stage", "approval_deadline", "implementation_deadline", "owner_name", "business_date")
+        .order_by("code")
+    )
+    firing = []
+    for row in rows:
+        approving = row["stage"] == stage.PENDING_APPROVAL
+        deadline = row["approval_deadline"] if approving else row["implementation_deadline"]
+        days_late = (today - deadline).days
+        firing.append(
+            Firing(
+                key=row["code"],
+                title=_("工程变更 %(code)s %(title)s %(stage)s已超期 %(days)s 天（期限 %(deadline)s）")
+                % {
+                    "code": row["code"],
+                    "title": row["title"],
+                    "stage": _("审批") if approving else _("实施"),
+                    "days": days_late,
+                    "deadline": deadline,
+                },
+                labels={
+                    "owner": row["owner_name"],
+                    "stage": "approval" if approving else "implementation",
+                    "date": row["business_date"],
+                },
+                severity=Severity.CRITICAL if days_late > critical_days else Severity.WARNING,
+                link=_admin_link(EngineeringChange, row["code"]),
+            )
+        )
+    return firing
+
+
+def maintenance_due(*, today: date) -> list[Firing]:
+    """Equipment whose next maintenance is within `maintenance_days_ahead` days (info) or past
+    (warning; critical after `maintenance_overdue_critical_days`). The latest plan row per
+    equipment counts: a plan synced again after the maintenance carries the next date."""
+    days_ahead = int(threshold_value("maintenance_days_ahead"))
+    critical_days = int(threshold_value("maintenance_overdue_critical_days"))
+    newer = EquipmentMaintenancePlan.objects.filter(
+        equipment_code=OuterRef("equipment_code"), business_date__gt=OuterRef("business_date")
+    )
+    rows = (
+        EquipmentMaintenancePlan.objects.filter(next_maintenance_date__lte=today + timedelta(days=days_ahead))
+        .exclude(Exists(newer))
+        .values(
+            "code",
+            "equipment_code",
+            "equipment_name",
+            "workshop",
+            "next_maintenance_date",
+            "owner_name",
+            "business_date",
+        )
+        .order_by("equipment_code", "code")
+    )
+    firing = []
+    for row in rows:
+        days_over = (today - row["next_maintenance_date"]).days
+        values = {
+            "equipment": row["equipment_name"],
+            "code": row["equipment_code"],
+            "due": row["next_maintenance_date"],
+        }
+        if days_over > 0:
+            title = _("设备 %(equipment)s（%(code)s）保养已超期 %(days)s 天（应于 %(due)s）") % {
+                **values,
+                "days": days_over,
+            }
+            severity = Severity.CRITICAL if days_over > critical_days else Severity.WARNING
+        else:
+            title = _("设备 %(equipment)s（%(code)s）将于 %(due)s 保养") % values
+            severity = Severity.INFO
+        firing.append(
+            Firing(
+                key=row["equipment_code"] or row["code"],
+                title=title,
+                labels={"owner": row["owner_name"], "workshop": row["workshop"], "date": row["business_date"]},
+                severity=severity,
+                link=_admin_link(EquipmentMaintenancePlan, row["equipment_code"]),
             )
         )
     return firing

@@ -138,3 +138,29 @@ def daily_spec_match_check(now: datetime | None = None) -> dict:
 def check_work_report_timeout(now: datetime | None = None) -> dict:
     now = now or timezone.now()
     return _evaluate("check_work_report_timeout", lambda today: conditions.silent_production_orders(now=now), now)
+
+
+@job(
+    id="run_ecn_scheduler",
+    name="ECN超时检查",
+    cron="0 9 * * *",
+    category="预警",
+    reads=["sync_engineeringchange"],
+    writes=["alerts_alert"],
+    description="待审批或待实施超过期限的工程变更单；完成后自动恢复",
+)
+def run_ecn_scheduler(now: datetime | None = None) -> dict:
+    return _evaluate("run_ecn_scheduler", conditions.overdue_engineering_changes, now)
+
+
+@job(
+    id="check_equipment_maintenance_reminder",
+    name="设备保养提醒服务",
+    cron="30 8 * * *",
+    category="预警",
+    reads=["sync_equipmentmaintenanceplan"],
+    writes=["alerts_alert"],
+    description="几天内到期或已超期的设备保养计划；登记保养、计划顺延后自动恢复",
+)
+def check_equipment_maintenance_reminder(now: datetime | None = None) -> dict:
+    return _evaluate("check_equipment_maintenance_reminder", conditions.maintenance_due, now)

@@ -144,6 +144,8 @@ _LIST_EXTRAS = {
     "production_material": ("order_code", "product_code", "specification", "required_quantity", "issued_quantity"),
     "outsourcing_order": ("vendor_name", "product_name", "quantity", "received_quantity", "due_date", "status_name"),
     "work_report": ("order_code", "reported_at", "quantity", "operator_name"),
+    "engineering_change": ("title", "stage", "approval_deadline", "implementation_deadline", "owner_name"),
+    "equipment_maintenance": ("equipment_name", "workshop", "next_maintenance_date", "owner_name"),
 }
 _LIST_FILTERS = {
     "sales_order": ("status_name", "currency"),
@@ -161,6 +163,8 @@ _SEARCH_EXTRAS = {
     "production_material": ("order_code", "product_code"),
     "outsourcing_order": ("vendor_name", "product_code"),
     "work_report": ("order_code",),
+    "engineering_change": ("title", "owner_name"),
+    "equipment_maintenance": ("equipment_code", "equipment_name"),
 }
 
 for _spec in DOCUMENT_SPECS:

@@ -13,6 +13,8 @@ _DOCUMENTS = (
     "productionmaterialline",
     "outsourcingorder",
     "workreport",
+    "engineeringchange",
+    "equipmentmaintenanceplan",
 )
 _RUNS = ("syncday", "syncbatch", "syncbatchday")
 

@@ -408,6 +408,43 @@ WORK_REPORTS = DocumentSpec(
     },
 )
 
+# Assumed: an ECN list (工程变更单) with its stage and the two deadlines.
+ENGINEERING_CHANGES = DocumentSpec(
+    doc_type="engineering_change",
+    model=models.EngineeringChange,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "title": Source("subject"),
+        "product_code": Source("product_cCode"),
+        "stage": Source("stage", integer),
+        "approval_deadline": Source("approveDeadline", erp_date),
+        "implementation_deadline": Source("implementDeadline", erp_date),
+        "owner_name": Source("owner_name"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
+# Assumed: the equipment module's maintenance plan list (设备保养计划).
+EQUIPMENT_MAINTENANCE_PLANS = DocumentSpec(
+    doc_type="equipment_maintenance",
+    model=models.EquipmentMaintenancePlan,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "equipment_code": Source("equipCode"),
+        "equipment_name": Source("equipName"),
+        "workshop": Source("workshop_name"),
+        "next_maintenance_date": Source("nextMaintainDate", erp_date),
+        "owner_name": Source("owner_name"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
 # Synced in this order for every business day.
 DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     SALES_ORDERS,
@@ -419,6 +456,8 @@ DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     PRODUCTION_MATERIAL_LINES,
     OUTSOURCING_ORDERS,
     WORK_REPORTS,
+    ENGINEERING_CHANGES,
+    EQUIPMENT_MAINTENANCE_PLANS,
 )
 
 

@@ -224,6 +224,52 @@ class WorkReport(SyncedDocument):
         return self.code
 
 
+class EngineeringChange(SyncedDocument):
+    """An engineering change notice (ECN, 工程变更单): approved, then implemented, each by a deadline."""
+
+    class Stage(models.IntegerChoices):
+        PENDING_APPROVAL = 0, _("待审批")
+        PENDING_IMPLEMENTATION = 1, _("待实施")
+        DONE = 2, _("已完成")
+
+    code = models.CharField(_("单据编号"), max_length=64)
+    title = models.CharField(_("变更主题"), max_length=200, blank=True)
+    product_code = models.CharField(_("物料编码"), max_length=64, blank=True)
+    stage = models.IntegerField(_("阶段"), choices=Stage.choices, null=True, blank=True)
+    approval_deadline = models.DateField(_("审批期限"), null=True, blank=True)
+    implementation_deadline = models.DateField(_("实施期限"), null=True, blank=True)
+    owner_name = models.CharField(_("负责人"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("工程变更单")
+        verbose_name_plural = _("工程变更单")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("engineeringchange", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class EquipmentMaintenancePlan(SyncedDocument):
+    """One piece of equipment's maintenance plan: when it is next due."""
+
+    code = models.CharField(_("计划编号"), max_length=64)
+    equipment_code = models.CharField(_("设备编码"), max_length=64, blank=True)
+    equipment_name = models.CharField(_("设备名称"), max_length=200, blank=True)
+    workshop = models.CharField(_("车间"), max_length=100, blank=True)
+    next_maintenance_date = models.DateField(_("下次保养日期"), null=True, blank=True, db_index=True)
+    owner_name = models.CharField(_("负责人"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("设备保养计划")
+        verbose_name_plural = _("设备保养计划")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("equipmentmaintenanceplan", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
 # --- Per-day status (the seed's daily_sync_status) ---------------------------------------------
 
 

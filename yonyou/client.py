@@ -42,6 +42,8 @@ DOCUMENT_TYPES: dict[str, str] = {
     "production_material": "/yonbip/mfc/productionorder/materiallist",  # assumed
     "outsourcing_order": "/yonbip/mfc/osmorder/list",  # assumed
     "work_report": "/yonbip/mfc/workreport/list",  # assumed
+    "engineering_change": "/yonbip/plm/ecn/list",  # assumed
+    "equipment_maintenance": "/yonbip/eam/maintainplan/list",  # assumed
 }
 
 SUCCESS = "200"

@@ -13,6 +13,8 @@ from alerts.alerting.models import Alert
 from alerts.alerting.thresholds import set_threshold
 from erpjobs import jobs
 from sync.models import (
+    EngineeringChange,
+    EquipmentMaintenancePlan,
     MaterialStock,
     OutsourcingOrder,
     ProductionMaterialLine,
@@ -414,3 +416,80 @@ def test_orders_in_progress_without_recent_work_reports_fire_and_resolve_on_a_ne
     set_threshold(key="work_report_timeout_hours", value=48)  # MO-BUSY's 25 h no longer counts either
     jobs.check_work_report_timeout(now=NOW + timedelta(hours=2))
     assert set(_open("check_work_report_timeout")) == {"MO-NEVER"}
+
+
+# --- run_ecn_scheduler ------------------------------------------------------------------------
+
+
+def _ecn(code, stage, approval=None, implementation=None):
+    return _doc(
+        EngineeringChange,
+        code,
+        title="控制柜外壳 设计变更",
+        stage=stage,
+        approval_deadline=approval,
+        implementation_deadline=implementation,
+        owner_name="张伟",
+    )
+
+
+def test_ecns_past_their_stages_deadline_fire_and_resolve_when_the_stage_moves_on():
+    _ecn("EC-APPROVE", 0, approval=TODAY - timedelta(days=2), implementation=TODAY + timedelta(days=20))
+    _ecn("EC-IMPLEMENT", 1, approval=TODAY - timedelta(days=30), implementation=TODAY - timedelta(days=8))
+    _ecn("EC-ONTIME", 1, approval=TODAY - timedelta(days=30), implementation=TODAY)  # due today: near miss
+    _ecn("EC-DONE", 2, approval=TODAY - timedelta(days=30), implementation=TODAY - timedelta(days=8))
+
+    jobs.run_ecn_scheduler(now=NOW)
+    jobs.run_ecn_scheduler(now=NOW + timedelta(hours=1))
+
+    alerts = _open("run_ecn_scheduler")
+    assert {key: alert.severity for key, alert in alerts.items()} == {
+        "EC-APPROVE": "warning",
+        "EC-IMPLEMENT": "critical",
+    }
+    assert Alert.objects.filter(rule="run_ecn_scheduler").count() == 2
+    assert alerts["EC-APPROVE"].labels == {"owner": "张伟", "stage": "approval", "date": "2026-03-09"}
+
+    EngineeringChange.objects.filter(code="EC-APPROVE").update(stage=1)  # approved, implementation not due
+    set_threshold(key="ecn_grace_days", value=10)
+    jobs.run_ecn_scheduler(now=NOW + timedelta(hours=2))
+    assert _open("run_ecn_scheduler") == {}
+
+
+# --- check_equipment_maintenance_reminder -----------------------------------------------------
+
+
+def _plan(code, equipment, due, day=TODAY - timedelta(days=1)):
+    return _doc(
+        EquipmentMaintenancePlan,
+        code,
+        day,
+        equipment_code=equipment,
+        equipment_name="数控折弯机",
+        workshop="钣金车间",
+        next_maintenance_date=due,
+        owner_name="李秀英",
+    )
+
+
+def test_maintenance_due_soon_or_overdue_fires_and_resolves_when_the_next_plan_arrives():
+    _plan("EM1", "EQ-1", TODAY + timedelta(days=3))  # info
+    _plan("EM2", "EQ-2", TODAY - timedelta(days=2))  # warning
+    _plan("EM3", "EQ-3", TODAY - timedelta(days=9))  # critical
+    _plan("EM4", "EQ-4", TODAY + timedelta(days=4))  # near miss
+
+    jobs.check_equipment_maintenance_reminder(now=NOW)
+    jobs.check_equipment_maintenance_reminder(now=NOW + timedelta(hours=1))
+
+    alerts = _open("check_equipment_maintenance_reminder")
+    assert {key: alert.severity for key, alert in alerts.items()} == {
+        "EQ-1": "info",
+        "EQ-2": "warning",
+        "EQ-3": "critical",
+    }
+    assert Alert.objects.filter(rule="check_equipment_maintenance_reminder").count() == 3
+
+    _plan("EM5", "EQ-2", TODAY + timedelta(days=30), day=TODAY)  # maintained: the next plan is a month out
+    set_threshold(key="maintenance_days_ahead", value=4)
+    jobs.check_equipment_maintenance_reminder(now=NOW + timedelta(hours=2))
+    assert set(_open("check_equipment_maintenance_reminder")) == {"EQ-1", "EQ-3", "EQ-4"}

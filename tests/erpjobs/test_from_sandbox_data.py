@@ -28,6 +28,8 @@ SEED_JOBS = {
     "daily_spec_match_check": ("规格匹配检查", "0 9 * * *"),
     "check_outsourcing_delivery_alerts": ("外协交期预警", "0 15 * * *"),
     "check_work_report_timeout": ("报工超时提醒", "0 * * * *"),
+    "run_ecn_scheduler": ("ECN超时检查", "0 9 * * *"),
+    "check_equipment_maintenance_reminder": ("设备保养提醒服务", "30 8 * * *"),
 }
 # Jobs about orders that have not started yet.
 MORNING_BEFORE = {"daily_kit_check", "daily_spec_match_check"}

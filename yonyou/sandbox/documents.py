@@ -29,6 +29,10 @@ YonBIP's list APIs where known; the non-sales types are assumed shapes.
   statusName
 - work_report (assumed): id, code, vouchdate, orderCode (the production order of the same day and
   index; only odd-numbered orders are reported on), reportTime, qty, operator_name
+- engineering_change (assumed): id, code, vouchdate, subject, product_cCode, stage (0 待审批,
+  1 待实施, 2 已完成), approveDeadline, implementDeadline, owner_name
+- equipment_maintenance (assumed): id, code, vouchdate, equipCode, equipName, workshop_name,
+  nextMaintainDate (from 5 days before to 25 days after the business day), owner_name
 """
 
 import hashlib
@@ -44,6 +48,8 @@ DOC_PREFIX = {
     "production_material": "ML",
     "outsourcing_order": "OS",
     "work_report": "WR",
+    "engineering_change": "EC",
+    "equipment_maintenance": "EM",
 }
 CUSTOMERS = [
     "华东精密机械有限公司",
@@ -74,6 +80,8 @@ OTHER_SPECIFICATIONS = {
     "M-3005": "400W 220V",
     "M-4010": "PNP 12-24V",
 }
+EQUIPMENT = ["数控折弯机", "激光切割机", "喷涂线", "装配线"]
+WORKSHOPS = ["钣金车间", "装配车间"]
 OPERATORS = ["王建国", "李秀英", "张伟", "刘洋"]
 STATUS_NAMES = {0: "开立", 1: "已审核", 2: "已关闭"}
 WAREHOUSES = ["一号仓", "二号仓", "成品仓"]
@@ -100,7 +108,7 @@ def is_mutated(doc_type: str, code: str, mutate_rate: float) -> bool:
     return mutate_rate > 0 and _unit("mutate", doc_type, code) < mutate_rate
 
 
-def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, oversized: bool = False) -> dict:  # noqa: PLR0911 (one return per document type)
+def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, oversized: bool = False) -> dict:  # noqa: PLR0911
     """The `index`-th (1-based) document of `doc_type` on `day`; `oversized` gives it a 70-character
     code whose first 64 characters it shares with every other oversized code of the day."""
     code = f"{DOC_PREFIX[doc_type]}{day:%Y%m%d}-{index:05d}"
@@ -180,42 +188,101 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
             "status": status,
             "statusName": STATUS_NAMES[status],
         }
-    if doc_type == "outsourcing_order":
-        status = 2 if mutated else int(_unit("status", code) * 2)
-        return base | {
-            "vendor": str(3000 + int(_unit("vendor", code) * len(VENDORS))),
-            "vendor_name": _pick(VENDORS, "vendor", code),
-            "product_cCode": product_code,
-            "product_cName": product_name,
-            "qty": qty,
-            "receivedQty": qty if index % 4 == 0 else int(qty * _unit("received", code) * 0.8),
-            "deliveryDate": f"{day + timedelta(days=2 + int(_unit('osdue', code) * 12)):%Y-%m-%d} 00:00:00",
-            "status": status,
-            "statusName": STATUS_NAMES[status],
-        }
-    if doc_type == "work_report":
-        return base | {
-            "orderCode": f"MO{day:%Y%m%d}-{index - (index + 1) % 2:05d}",
-            "reportTime": _stamp(day, "report", code),
-            "qty": 1 + int(_unit("reported", code) * 20),
-            "operator_name": _pick(OPERATORS, "operator", code),
-        }
-    if doc_type == "production_material":
-        required = 20 + int(_unit("need", code) * 180)
-        if index % 5 == 0:
-            # A component no warehouse stocks and no purchase order brings: its orders are not kitted.
-            product_code, product_name = SCARCE_COMPONENT
-        return base | {
-            "orderCode": f"MO{day:%Y%m%d}-{(index - 1) // 2 + 1:05d}",
-            "lineNo": (index - 1) % 2 + 1,
-            "product_cCode": product_code,
-            "product_cName": product_name,
-            "product_modelDescription": SPECIFICATIONS[product_code],
-            "requiredQty": required,
-            "issuedQty": int(required * _unit("issued", code, revision) * 0.5),
-            "requireDate": f"{day:%Y-%m-%d} 00:00:00",
-        }
+    if doc_type in ASSUMED_MANUFACTURING_TYPES:
+        fields = ASSUMED_MANUFACTURING_TYPES[doc_type](
+            code=code,
+            day=day,
+            index=index,
+            revision=revision,
+            product_code=product_code,
+            product_name=product_name,
+            qty=qty,
+            mutated=mutated,
+        )
+        return base | fields
     raise KeyError(doc_type)
+
+
+def _outsourcing_order_fields(
+    *, code: str, day: date, index: int, revision: int, product_code: str, product_name: str, qty: int, mutated: bool
+) -> dict:
+    status = 2 if mutated else int(_unit("status", code) * 2)
+    return {
+        "vendor": str(3000 + int(_unit("vendor", code) * len(VENDORS))),
+        "vendor_name": _pick(VENDORS, "vendor", code),
+        "product_cCode": product_code,
+        "product_cName": product_name,
+        "qty": qty,
+        "receivedQty": qty if index % 4 == 0 else int(qty * _unit("received", code) * 0.8),
+        "deliveryDate": f"{day + timedelta(days=2 + int(_unit('osdue', code) * 12)):%Y-%m-%d} 00:00:00",
+        "status": status,
+        "statusName": STATUS_NAMES[status],
+    }
+
+
+def _engineering_change_fields(
+    *, code: str, day: date, index: int, revision: int, product_code: str, product_name: str, qty: int, mutated: bool
+) -> dict:
+    return {
+        "subject": f"{product_name} 设计变更",
+        "product_cCode": product_code,
+        "stage": int(_unit("stage", code, revision) * 3),
+        "approveDeadline": f"{day + timedelta(days=2 + int(_unit('approve', code) * 5)):%Y-%m-%d}",
+        "implementDeadline": f"{day + timedelta(days=10 + int(_unit('implement', code) * 20)):%Y-%m-%d}",
+        "owner_name": _pick(OPERATORS, "owner", code),
+    }
+
+
+def _equipment_maintenance_fields(
+    *, code: str, day: date, index: int, revision: int, product_code: str, product_name: str, qty: int, mutated: bool
+) -> dict:
+    return {
+        "equipCode": f"EQ-{index:04d}",
+        "equipName": _pick(EQUIPMENT, "equip", code),
+        "workshop_name": _pick(WORKSHOPS, "workshop", code),
+        "nextMaintainDate": f"{day + timedelta(days=int(_unit('maintain', code) * 30) - 5):%Y-%m-%d}",
+        "owner_name": _pick(OPERATORS, "owner", code),
+    }
+
+
+def _work_report_fields(
+    *, code: str, day: date, index: int, revision: int, product_code: str, product_name: str, qty: int, mutated: bool
+) -> dict:
+    return {
+        "orderCode": f"MO{day:%Y%m%d}-{index - (index + 1) % 2:05d}",
+        "reportTime": _stamp(day, "report", code),
+        "qty": 1 + int(_unit("reported", code) * 20),
+        "operator_name": _pick(OPERATORS, "operator", code),
+    }
+
+
+def _production_material_fields(
+    *, code: str, day: date, index: int, revision: int, product_code: str, product_name: str, qty: int, mutated: bool
+) -> dict:
+    required = 20 + int(_unit("need", code) * 180)
+    if index % 5 == 0:
+        # A component no warehouse stocks and no purchase order brings: its orders are not kitted.
+        product_code, product_name = SCARCE_COMPONENT
+    return {
+        "orderCode": f"MO{day:%Y%m%d}-{(index - 1) // 2 + 1:05d}",
+        "lineNo": (index - 1) % 2 + 1,
+        "product_cCode": product_code,
+        "product_cName": product_name,
+        "product_modelDescription": SPECIFICATIONS[product_code],
+        "requiredQty": required,
+        "issuedQty": int(required * _unit("issued", code, revision) * 0.5),
+        "requireDate": f"{day:%Y-%m-%d} 00:00:00",
+    }
+
+
+# The manufacturing document types whose shapes are assumed (not in the published API docs).
+ASSUMED_MANUFACTURING_TYPES = {
+    "outsourcing_order": _outsourcing_order_fields,
+    "engineering_change": _engineering_change_fields,
+    "equipment_maintenance": _equipment_maintenance_fields,
+    "work_report": _work_report_fields,
+    "production_material": _production_material_fields,
+}
 
 
 def page(
