@@ -42,6 +42,9 @@ for spec in (
     ThresholdSpec("ecn_critical_days", _("ECN 超时检查：超期几天为严重"), _("天"), 7, 0, 365),
     ThresholdSpec("maintenance_days_ahead", _("设备保养提醒：提前几天提醒"), _("天"), 3, 0, 60),
     ThresholdSpec("maintenance_overdue_critical_days", _("设备保养提醒：超期几天为严重"), _("天"), 7, 0, 365),
+    ThresholdSpec("sales_delivery_days_ahead", _("销售提醒：检查几天内交货的销售订单"), _("天"), 7, 0, 90),
+    ThresholdSpec("quotation_expiry_days", _("销售提醒：报价单失效前几天提醒"), _("天"), 3, 0, 90),
+    ThresholdSpec("opportunity_idle_days", _("销售提醒：商机几天未跟进时提醒"), _("天"), 14, 1, 365),
 ):
     declare_threshold(spec)
 
@@ -114,4 +117,11 @@ declare_rule(
     severity=Severity.INFO,
     advice=_("安排保养并在设备系统中登记完成"),
     job="check_equipment_maintenance_reminder",
+)
+declare_rule(
+    id="sales_reminder_scan",
+    name=_("销售提醒"),
+    severity=Severity.INFO,
+    advice=_("跟进客户：确认交付安排、续签报价或更新商机进展"),
+    job="sales_reminder_scan",
 )

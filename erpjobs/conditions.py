@@ -25,12 +25,15 @@ from sync.models import (
     EngineeringChange,
     EquipmentMaintenancePlan,
     MaterialStock,
+    Opportunity,
     OutsourcingOrder,
     ProductionMaterialLine,
     ProductionOrder,
     PurchaseArrival,
     PurchaseOrder,
+    Quotation,
     Receivable,
+    SalesOrder,
     WorkReport,
 )
 
@@ -565,6 +568,96 @@ def maintenance_due(*, today: date) -> list[Firing]:
                 labels={"owner": row["owner_name"], "workshop": row["workshop"], "date": row["business_date"]},
                 severity=severity,
                 link=_admin_link(EquipmentMaintenancePlan, row["equipment_code"]),
+            )
+        )
+    return firing
+
+
+def sales_reminders(*, today: date) -> list[Firing]:
+    """Three reminders to sales, keyed by kind: open sales orders delivering within
+    `sales_delivery_days_ahead` days whose material is neither in production nor in stock for the
+    quantity; open quotations expiring within `quotation_expiry_days`; open opportunities not
+    followed up for `opportunity_idle_days`."""
+    delivery_days = int(threshold_value("sales_delivery_days_ahead"))
+    expiry_days = int(threshold_value("quotation_expiry_days"))
+    idle_days = int(threshold_value("opportunity_idle_days"))
+    in_production = (
+        ProductionOrder.objects.filter(product_code=OuterRef("product_code"), quantity__gt=0)
+        .exclude(status=CLOSED)
+        .filter(finished_quantity__lt=F("quantity"))
+    )
+    orders = (
+        SalesOrder.objects.filter(delivery_date__gte=today, delivery_date__lte=today + timedelta(days=delivery_days))
+        .exclude(status=CLOSED)
+        .exclude(product_code="")
+        .exclude(Exists(in_production))
+        .values("code", "customer_name", "product_code", "quantity", "delivery_date", "business_date")
+        .order_by("code")
+    )
+    stock = _latest_stock_by_material(today)
+    firing = []
+    for row in orders:
+        if stock.get(row["product_code"], Decimal(0)) >= row["quantity"]:
+            continue
+        firing.append(
+            Firing(
+                key=f"order:{row['code']}",
+                title=_("销售订单 %(code)s（%(customer)s）%(due)s 交货，%(product)s 既无在产也无足够库存")
+                % {
+                    "code": row["code"],
+                    "customer": row["customer_name"],
+                    "due": row["delivery_date"],
+                    "product": row["product_code"],
+                },
+                labels={"kind": "order", "customer": row["customer_name"], "date": row["business_date"]},
+                severity=Severity.WARNING,
+                link=_admin_link(SalesOrder, row["code"]),
+            )
+        )
+    for row in (
+        Quotation.objects.filter(status=0, valid_until__gte=today, valid_until__lte=today + timedelta(days=expiry_days))
+        .values("code", "customer_name", "amount", "valid_until", "owner_name", "business_date")
+        .order_by("code")
+    ):
+        firing.append(
+            Firing(
+                key=f"quotation:{row['code']}",
+                title=_("报价单 %(code)s（%(customer)s，%(amount).2f 元）将于 %(until)s 失效")
+                % {
+                    "code": row["code"],
+                    "customer": row["customer_name"],
+                    "amount": row["amount"],
+                    "until": row["valid_until"],
+                },
+                labels={
+                    "kind": "quotation",
+                    "customer": row["customer_name"],
+                    "owner": row["owner_name"],
+                    "date": row["business_date"],
+                },
+                severity=Severity.INFO,
+                link=_admin_link(Quotation, row["code"]),
+            )
+        )
+    for row in (
+        Opportunity.objects.filter(closed=False, last_follow_up__lt=today - timedelta(days=idle_days))
+        .values("code", "title", "customer_name", "stage", "last_follow_up", "owner_name", "business_date")
+        .order_by("code")
+    ):
+        idle = (today - row["last_follow_up"]).days
+        firing.append(
+            Firing(
+                key=f"opportunity:{row['code']}",
+                title=_("商机 %(title)s（%(stage)s）已 %(days)s 天未跟进")
+                % {"title": row["title"] or row["code"], "stage": row["stage"], "days": idle},
+                labels={
+                    "kind": "opportunity",
+                    "customer": row["customer_name"],
+                    "owner": row["owner_name"],
+                    "date": row["business_date"],
+                },
+                severity=Severity.WARNING if idle > 2 * idle_days else Severity.INFO,
+                link=_admin_link(Opportunity, row["code"]),
             )
         )
     return firing

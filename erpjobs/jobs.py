@@ -164,3 +164,16 @@ def run_ecn_scheduler(now: datetime | None = None) -> dict:
 )
 def check_equipment_maintenance_reminder(now: datetime | None = None) -> dict:
     return _evaluate("check_equipment_maintenance_reminder", conditions.maintenance_due, now)
+
+
+@job(
+    id="sales_reminder_scan",
+    name="销售提醒扫描",
+    cron="0 9 * * *",
+    category="预警",
+    reads=["sync_salesorder", "sync_productionorder", "sync_materialstock", "sync_quotation", "sync_opportunity"],
+    writes=["alerts_alert"],
+    description="近期交货但既无在产也无库存的销售订单、即将失效的报价单、多日未跟进的商机",
+)
+def sales_reminder_scan(now: datetime | None = None) -> dict:
+    return _evaluate("sales_reminder_scan", conditions.sales_reminders, now)

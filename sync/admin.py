@@ -146,6 +146,8 @@ _LIST_EXTRAS = {
     "work_report": ("order_code", "reported_at", "quantity", "operator_name"),
     "engineering_change": ("title", "stage", "approval_deadline", "implementation_deadline", "owner_name"),
     "equipment_maintenance": ("equipment_name", "workshop", "next_maintenance_date", "owner_name"),
+    "quotation": ("customer_name", "amount", "valid_until", "status", "owner_name"),
+    "opportunity": ("title", "customer_name", "stage", "closed", "last_follow_up", "owner_name"),
 }
 _LIST_FILTERS = {
     "sales_order": ("status_name", "currency"),
@@ -165,6 +167,8 @@ _SEARCH_EXTRAS = {
     "work_report": ("order_code",),
     "engineering_change": ("title", "owner_name"),
     "equipment_maintenance": ("equipment_code", "equipment_name"),
+    "quotation": ("customer_name",),
+    "opportunity": ("customer_name", "title"),
 }
 
 for _spec in DOCUMENT_SPECS:

@@ -15,6 +15,8 @@ _DOCUMENTS = (
     "workreport",
     "engineeringchange",
     "equipmentmaintenanceplan",
+    "quotation",
+    "opportunity",
 )
 _RUNS = ("syncday", "syncbatch", "syncbatchday")
 

@@ -248,6 +248,9 @@ SALES_ORDERS = DocumentSpec(
         "status": Source("status", integer),
         "status_name": Source("statusName"),
         "delivery_date": Source("hopeReceiveDate", erp_date),
+        # Assumed: the first line's material and quantity, flattened onto the list record.
+        "product_code": Source("product_cCode"),
+        "quantity": Source("qty", quantity),
         "pubts": Source("pubts", erp_datetime),
     },
 )
@@ -445,6 +448,48 @@ EQUIPMENT_MAINTENANCE_PLANS = DocumentSpec(
     },
 )
 
+
+def flag(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "y")
+
+
+# Assumed: the sales quotation list (报价单).
+QUOTATIONS = DocumentSpec(
+    doc_type="quotation",
+    model=models.Quotation,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "customer_name": Source("agentId_name"),
+        "amount": Source("totalMoney", money),
+        "valid_until": Source("validDate", erp_date),
+        "status": Source("status", integer),
+        "owner_name": Source("operator_name"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
+# Assumed: the CRM opportunity list (商机), with its stage and last follow-up.
+OPPORTUNITIES = DocumentSpec(
+    doc_type="opportunity",
+    model=models.Opportunity,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "title": Source("name"),
+        "customer_name": Source("customer_name"),
+        "stage": Source("stage_name"),
+        "closed": Source("isClosed", flag),
+        "last_follow_up": Source("lastFollowDate", erp_date),
+        "owner_name": Source("owner_name"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
 # Synced in this order for every business day.
 DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     SALES_ORDERS,
@@ -458,6 +503,8 @@ DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     WORK_REPORTS,
     ENGINEERING_CHANGES,
     EQUIPMENT_MAINTENANCE_PLANS,
+    QUOTATIONS,
+    OPPORTUNITIES,
 )
 
 

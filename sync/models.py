@@ -45,6 +45,8 @@ class SalesOrder(SyncedDocument):
     status = models.IntegerField(_("状态码"), null=True, blank=True)
     status_name = models.CharField(_("状态"), max_length=32, blank=True)
     delivery_date = models.DateField(_("交货日期"), null=True, blank=True)
+    product_code = models.CharField(_("物料编码"), max_length=64, blank=True)
+    quantity = models.DecimalField(_("数量"), max_digits=18, decimal_places=4, default=0)
 
     class Meta:
         verbose_name = _("销售订单")
@@ -265,6 +267,47 @@ class EquipmentMaintenancePlan(SyncedDocument):
         verbose_name_plural = _("设备保养计划")
         ordering = ["-business_date", "code"]
         constraints = [_natural_key("equipmentmaintenanceplan", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Quotation(SyncedDocument):
+    """A sales quotation (报价单), valid until a date unless accepted or closed."""
+
+    code = models.CharField(_("单据编号"), max_length=64)
+    customer_name = models.CharField(_("客户"), max_length=200, blank=True, db_index=True)
+    amount = models.DecimalField(_("报价金额"), max_digits=18, decimal_places=2, default=0)
+    valid_until = models.DateField(_("有效期至"), null=True, blank=True)
+    status = models.IntegerField(_("状态码"), null=True, blank=True)
+    owner_name = models.CharField(_("业务员"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("报价单")
+        verbose_name_plural = _("报价单")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("quotation", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Opportunity(SyncedDocument):
+    """A CRM sales opportunity (商机) and when it was last followed up."""
+
+    code = models.CharField(_("商机编号"), max_length=64)
+    title = models.CharField(_("商机名称"), max_length=200, blank=True)
+    customer_name = models.CharField(_("客户"), max_length=200, blank=True, db_index=True)
+    stage = models.CharField(_("阶段"), max_length=32, blank=True)
+    closed = models.BooleanField(_("已关闭"), default=False)
+    last_follow_up = models.DateField(_("最近跟进"), null=True, blank=True)
+    owner_name = models.CharField(_("业务员"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("商机")
+        verbose_name_plural = _("商机")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("opportunity", "code")]
 
     def __str__(self) -> str:
         return self.code

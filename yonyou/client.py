@@ -44,6 +44,8 @@ DOCUMENT_TYPES: dict[str, str] = {
     "work_report": "/yonbip/mfc/workreport/list",  # assumed
     "engineering_change": "/yonbip/plm/ecn/list",  # assumed
     "equipment_maintenance": "/yonbip/eam/maintainplan/list",  # assumed
+    "quotation": "/yonbip/sd/quotation/list",  # assumed
+    "opportunity": "/yonbip/crm/opportunity/list",  # assumed
 }
 
 SUCCESS = "200"

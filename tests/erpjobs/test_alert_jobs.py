@@ -16,12 +16,15 @@ from sync.models import (
     EngineeringChange,
     EquipmentMaintenancePlan,
     MaterialStock,
+    Opportunity,
     OutsourcingOrder,
     ProductionMaterialLine,
     ProductionOrder,
     PurchaseArrival,
     PurchaseOrder,
+    Quotation,
     Receivable,
+    SalesOrder,
     WorkReport,
 )
 
@@ -493,3 +496,75 @@ def test_maintenance_due_soon_or_overdue_fires_and_resolves_when_the_next_plan_a
     set_threshold(key="maintenance_days_ahead", value=4)
     jobs.check_equipment_maintenance_reminder(now=NOW + timedelta(hours=2))
     assert set(_open("check_equipment_maintenance_reminder")) == {"EQ-1", "EQ-3", "EQ-4"}
+
+
+# --- sales_reminder_scan ----------------------------------------------------------------------
+
+
+def test_sales_reminders_fire_per_kind_and_resolve_when_handled():
+    _stock("ST1", "成品仓", "M-2001", 10)
+    _doc(
+        SalesOrder,
+        "SO-BARE",
+        customer_name="华东精密",
+        product_code="M-3005",
+        quantity=Decimal(5),
+        delivery_date=TODAY + timedelta(days=7),
+        status=1,
+    )  # nothing makes or stocks M-3005
+    _doc(
+        SalesOrder,
+        "SO-STOCKED",
+        customer_name="华东精密",
+        product_code="M-2001",
+        quantity=Decimal(10),
+        delivery_date=TODAY + timedelta(days=2),
+        status=1,
+    )  # in stock: near miss
+    _doc(
+        SalesOrder,
+        "SO-LATER",
+        customer_name="华东精密",
+        product_code="M-3005",
+        quantity=Decimal(5),
+        delivery_date=TODAY + timedelta(days=8),
+        status=1,
+    )  # beyond 7 days: near miss
+    _doc(
+        Quotation,
+        "QT-EXPIRING",
+        customer_name="北京云帆",
+        amount=Decimal(1000),
+        status=0,
+        valid_until=TODAY + timedelta(days=3),
+        owner_name="刘洋",
+    )
+    _doc(Quotation, "QT-LATER", customer_name="北京云帆", status=0, valid_until=TODAY + timedelta(days=4))
+    _doc(Quotation, "QT-WON", customer_name="北京云帆", status=1, valid_until=TODAY + timedelta(days=1))
+    _doc(
+        Opportunity,
+        "OP-IDLE",
+        title="年度采购",
+        customer_name="深圳海川",
+        stage="商务谈判",
+        last_follow_up=TODAY - timedelta(days=15),
+        owner_name="刘洋",
+    )
+    _doc(Opportunity, "OP-RECENT", customer_name="深圳海川", last_follow_up=TODAY - timedelta(days=14))
+    _doc(Opportunity, "OP-CLOSED", customer_name="深圳海川", closed=True, last_follow_up=TODAY - timedelta(days=60))
+
+    jobs.sales_reminder_scan(now=NOW)
+    jobs.sales_reminder_scan(now=NOW + timedelta(hours=1))
+
+    alerts = _open("sales_reminder_scan")
+    assert set(alerts) == {"order:SO-BARE", "quotation:QT-EXPIRING", "opportunity:OP-IDLE"}
+    assert Alert.objects.filter(rule="sales_reminder_scan").count() == 3
+    assert alerts["opportunity:OP-IDLE"].title == "商机 年度采购（商务谈判）已 15 天未跟进"
+    assert alerts["quotation:QT-EXPIRING"].labels["owner"] == "刘洋"
+
+    _mo("MO-3005", TODAY, TODAY + timedelta(days=6))  # now in production (product M-2001 in _mo)
+    ProductionOrder.objects.filter(code="MO-3005").update(product_code="M-3005")
+    Opportunity.objects.filter(code="OP-IDLE").update(last_follow_up=TODAY)
+    set_threshold(key="quotation_expiry_days", value=2)
+    jobs.sales_reminder_scan(now=NOW + timedelta(hours=2))
+    assert _open("sales_reminder_scan") == {}

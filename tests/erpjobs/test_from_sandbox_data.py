@@ -30,9 +30,10 @@ SEED_JOBS = {
     "check_work_report_timeout": ("报工超时提醒", "0 * * * *"),
     "run_ecn_scheduler": ("ECN超时检查", "0 9 * * *"),
     "check_equipment_maintenance_reminder": ("设备保养提醒服务", "30 8 * * *"),
+    "sales_reminder_scan": ("销售提醒扫描", "0 9 * * *"),
 }
 # Jobs about orders that have not started yet.
-MORNING_BEFORE = {"daily_kit_check", "daily_spec_match_check"}
+MORNING_BEFORE = {"daily_kit_check", "daily_spec_match_check", "sales_reminder_scan"}
 
 
 def test_jobs_list_with_the_seeds_names_and_times(staff_api):

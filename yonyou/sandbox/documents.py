@@ -8,7 +8,8 @@ Fields per document type (the record dicts the list APIs return in `recordList`)
 YonBIP's list APIs where known; the non-sales types are assumed shapes.
 
 - sales_order: id, code, vouchdate, agentId, agentId_name, salesOrgId, totalMoney, currency,
-  status (0 开立, 1 已审核, 2 已关闭), statusName, hopeReceiveDate, pubts
+  status (0 开立, 1 已审核, 2 已关闭), statusName, hopeReceiveDate, pubts; assumed: product_cCode,
+  qty (the first line, flattened; every third order is of M-4010, which nothing makes or stocks)
 - purchase_order: id, code, vouchdate, vendor, vendor_name, product_cCode, product_cName,
   product_modelDescription (specification, assumed; every seventh order another one), qty, natMoney,
   currency, status, statusName, arrivalDate (planned), pubts
@@ -33,6 +34,10 @@ YonBIP's list APIs where known; the non-sales types are assumed shapes.
   1 待实施, 2 已完成), approveDeadline, implementDeadline, owner_name
 - equipment_maintenance (assumed): id, code, vouchdate, equipCode, equipName, workshop_name,
   nextMaintainDate (from 5 days before to 25 days after the business day), owner_name
+- quotation (assumed): id, code, vouchdate, agentId_name, totalMoney, validDate, status (0 开立,
+  1 已转订单, 2 已关闭), operator_name
+- opportunity (assumed): id, code, vouchdate, name, customer_name, stage_name, isClosed,
+  lastFollowDate, owner_name
 """
 
 import hashlib
@@ -50,6 +55,8 @@ DOC_PREFIX = {
     "work_report": "WR",
     "engineering_change": "EC",
     "equipment_maintenance": "EM",
+    "quotation": "QT",
+    "opportunity": "OP",
 }
 CUSTOMERS = [
     "华东精密机械有限公司",
@@ -132,6 +139,8 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
             "status": status,
             "statusName": STATUS_NAMES[status],
             "hopeReceiveDate": f"{day + timedelta(days=3 + int(_unit('due', code) * 20)):%Y-%m-%d} 00:00:00",
+            "product_cCode": SCARCE_COMPONENT[0] if index % 3 == 0 else _pick(PRODUCTS, "prod", code)[0],
+            "qty": 5 + int(_unit("soqty", code) * 50),
         }
     product_code, product_name = _pick(PRODUCTS, "prod", code)
     qty = 10 + int(_unit("qty", code) * 490)
@@ -275,8 +284,33 @@ def _production_material_fields(
     }
 
 
-# The manufacturing document types whose shapes are assumed (not in the published API docs).
+def _quotation_fields(*, code: str, day: date, index: int, revision: int, **_) -> dict:
+    status = int(_unit("qstatus", code, revision) * 3)
+    return {
+        "agentId_name": _pick(CUSTOMERS, "cust", code),
+        "totalMoney": round(1000 + _unit("qamount", code) * 50_000, 2),
+        "validDate": f"{day + timedelta(days=int(_unit('valid', code) * 20)):%Y-%m-%d}",
+        "status": status,
+        "operator_name": _pick(OPERATORS, "owner", code),
+    }
+
+
+def _opportunity_fields(*, code: str, day: date, index: int, revision: int, **_) -> dict:
+    closed = index % 4 == 0
+    return {
+        "name": f"{_pick(CUSTOMERS, 'cust', code)} 年度采购",
+        "customer_name": _pick(CUSTOMERS, "cust", code),
+        "stage_name": "赢单" if closed else _pick(["初步接洽", "需求确认", "方案报价", "商务谈判"], "stage", code),
+        "isClosed": closed,
+        "lastFollowDate": f"{day - timedelta(days=int(_unit('follow', code, revision) * 20)):%Y-%m-%d}",
+        "owner_name": _pick(OPERATORS, "owner", code),
+    }
+
+
+# The manufacturing and CRM document types whose shapes are assumed (not in the published API docs).
 ASSUMED_MANUFACTURING_TYPES = {
+    "quotation": _quotation_fields,
+    "opportunity": _opportunity_fields,
     "outsourcing_order": _outsourcing_order_fields,
     "engineering_change": _engineering_change_fields,
     "equipment_maintenance": _equipment_maintenance_fields,
