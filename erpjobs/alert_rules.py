@@ -3,7 +3,7 @@
 
 Each rule is evaluated by its own job (declared with `job=`), so its tables are the job's `reads`:
 while the day sync of a date fails (`sync_day_failed`), these alerts carrying that `date` label are
-held. The queries live in `erpjobs/conditions.py`.
+held. The queries live in `erpjobs/conditions/`.
 """
 
 from __future__ import annotations
