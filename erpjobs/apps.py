@@ -8,3 +8,4 @@ class ErpJobsConfig(AppConfig):
 
     name = "erpjobs"
     verbose_name = _("ERP 业务预警")
+    group_permissions = {"staff": ["view_dailyreport"]}

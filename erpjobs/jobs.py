@@ -13,7 +13,7 @@ from django.utils import timezone
 from alerts.alerting.lifecycle import evaluate_rule
 from alerts.alerting.messages import in_site_language
 from alerts.registry import job
-from erpjobs import conditions
+from erpjobs import conditions, reports
 
 
 @in_site_language
@@ -177,3 +177,30 @@ def check_equipment_maintenance_reminder(now: datetime | None = None) -> dict:
 )
 def sales_reminder_scan(now: datetime | None = None) -> dict:
     return _evaluate("sales_reminder_scan", conditions.sales_reminders, now)
+
+
+@job(
+    id="generate_shortage_daily_report",
+    name="缺料日报生成",
+    cron="15 5 * * *",
+    category="汇总",
+    reads=[
+        "sync_materialstock",
+        "sync_productionorder",
+        "sync_productionmaterialline",
+        "sync_purchaseorder",
+        "sync_purchasearrival",
+    ],
+    writes=["erpjobs_dailyreport", "alerts_notification"],
+    description="当天的缺料物料与未齐套生产订单：保存为日报，并以一条企业微信消息发送（同一天只发一次）",
+)
+@in_site_language
+def generate_shortage_daily_report(now: datetime | None = None) -> dict:
+    report = reports.generate_shortage_daily_report(now=now)
+    return {
+        "report_id": report.pk,
+        "shortages": len(report.content["shortages"]),
+        "unkitted": len(report.content["unkitted"]),
+        "notification_id": report.notification_id,
+        "send_error": report.send_error,
+    }
