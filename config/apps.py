@@ -25,5 +25,8 @@ def _ensure_groups_after_last_app(sender, **kwargs) -> None:
 
     from config.permissions import ensure_groups
 
-    if sender is list(apps.get_app_configs())[-1]:
+    # Django sends post_migrate only for apps with a models module: an app without models
+    # (erpjobs) installed last would otherwise leave every group without its permissions.
+    with_models = [app for app in apps.get_app_configs() if app.models_module is not None]
+    if sender is with_models[-1]:
         ensure_groups()

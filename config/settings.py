@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "sync",
     "projects",
     "alerts",
+    "erpjobs",
 ]
 
 MIDDLEWARE = [

@@ -8,9 +8,11 @@ Fields per document type (the record dicts the list APIs return in `recordList`)
 YonBIP's list APIs where known; the non-sales types are assumed shapes.
 
 - sales_order: id, code, vouchdate, agentId, agentId_name, salesOrgId, totalMoney, currency,
-  status (0 开立, 1 已审核, 2 已关闭), statusName, hopeReceiveDate, pubts
+  status (0 开立, 1 已审核, 2 已关闭), statusName, hopeReceiveDate, pubts; assumed: product_cCode,
+  qty (the first line, flattened; every third order is of M-4010, which nothing makes or stocks)
 - purchase_order: id, code, vouchdate, vendor, vendor_name, product_cCode, product_cName,
-  qty, natMoney, currency, status, statusName, arrivalDate (planned), pubts
+  product_modelDescription (specification, assumed; every seventh order another one), qty, natMoney,
+  currency, status, statusName, arrivalDate (planned), pubts
 - purchase_arrival: id, code, vouchdate, vendor, vendor_name, srcBillNO (the purchase order
   code), product_cCode, qty, pubts
 - receivable: id, code, vouchdate, customer, customer_name, oriSum (amount), balance (unpaid),
@@ -19,6 +21,23 @@ YonBIP's list APIs where known; the non-sales types are assumed shapes.
   product_cCode, product_cName, currentqty, safetyqty, pubts
 - production_order: id, code, vouchdate, product_cCode, product_cName, qty, finishedQty,
   startDate, finishDate (planned), status, statusName, pubts
+- production_material (assumed): id, code, vouchdate, orderCode (the production order of the same
+  day: lines 1–2 belong to order 1, 3–4 to order 2, …), lineNo, product_cCode, product_cName,
+  product_modelDescription (specification), requiredQty, issuedQty, requireDate (the order's start);
+  every fifth line needs M-4010, which nothing stocks or buys (the kit check's cases)
+- outsourcing_order (assumed): id, code, vouchdate, vendor, vendor_name, product_cCode,
+  product_cName, qty, receivedQty (every fourth order received in full), deliveryDate, status,
+  statusName
+- work_report (assumed): id, code, vouchdate, orderCode (the production order of the same day and
+  index; only odd-numbered orders are reported on), reportTime, qty, operator_name
+- engineering_change (assumed): id, code, vouchdate, subject, product_cCode, stage (0 待审批,
+  1 待实施, 2 已完成), approveDeadline, implementDeadline, owner_name
+- equipment_maintenance (assumed): id, code, vouchdate, equipCode, equipName, workshop_name,
+  nextMaintainDate (from 5 days before to 25 days after the business day), owner_name
+- quotation (assumed): id, code, vouchdate, agentId_name, totalMoney, validDate, status (0 开立,
+  1 已转订单, 2 已关闭), operator_name
+- opportunity (assumed): id, code, vouchdate, name, customer_name, stage_name, isClosed,
+  lastFollowDate, owner_name
 """
 
 import hashlib
@@ -31,6 +50,13 @@ DOC_PREFIX = {
     "receivable": "AR",
     "material_stock": "ST",
     "production_order": "MO",
+    "production_material": "ML",
+    "outsourcing_order": "OS",
+    "work_report": "WR",
+    "engineering_change": "EC",
+    "equipment_maintenance": "EM",
+    "quotation": "QT",
+    "opportunity": "OP",
 }
 CUSTOMERS = [
     "华东精密机械有限公司",
@@ -46,6 +72,24 @@ PRODUCTS = [
     ("M-2001", "控制柜外壳"),
     ("M-3005", "伺服电机 750W"),
 ]
+SCARCE_COMPONENT = ("M-4010", "接近开关")
+SPECIFICATIONS = {
+    "M-1001": "1.5mm×1250",
+    "M-1002": "6063-T5",
+    "M-2001": "800×600×300",
+    "M-3005": "750W 220V",
+    "M-4010": "NPN 12-24V",
+}
+OTHER_SPECIFICATIONS = {
+    "M-1001": "1.2mm×1250",
+    "M-1002": "6061-T6",
+    "M-2001": "800×600×250",
+    "M-3005": "400W 220V",
+    "M-4010": "PNP 12-24V",
+}
+EQUIPMENT = ["数控折弯机", "激光切割机", "喷涂线", "装配线"]
+WORKSHOPS = ["钣金车间", "装配车间"]
+OPERATORS = ["王建国", "李秀英", "张伟", "刘洋"]
 STATUS_NAMES = {0: "开立", 1: "已审核", 2: "已关闭"}
 WAREHOUSES = ["一号仓", "二号仓", "成品仓"]
 
@@ -71,7 +115,7 @@ def is_mutated(doc_type: str, code: str, mutate_rate: float) -> bool:
     return mutate_rate > 0 and _unit("mutate", doc_type, code) < mutate_rate
 
 
-def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, oversized: bool = False) -> dict:
+def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, oversized: bool = False) -> dict:  # noqa: PLR0911
     """The `index`-th (1-based) document of `doc_type` on `day`; `oversized` gives it a 70-character
     code whose first 64 characters it shares with every other oversized code of the day."""
     code = f"{DOC_PREFIX[doc_type]}{day:%Y%m%d}-{index:05d}"
@@ -95,6 +139,8 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
             "status": status,
             "statusName": STATUS_NAMES[status],
             "hopeReceiveDate": f"{day + timedelta(days=3 + int(_unit('due', code) * 20)):%Y-%m-%d} 00:00:00",
+            "product_cCode": SCARCE_COMPONENT[0] if index % 3 == 0 else _pick(PRODUCTS, "prod", code)[0],
+            "qty": 5 + int(_unit("soqty", code) * 50),
         }
     product_code, product_name = _pick(PRODUCTS, "prod", code)
     qty = 10 + int(_unit("qty", code) * 490)
@@ -105,6 +151,8 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
             "vendor_name": _pick(VENDORS, "vendor", code),
             "product_cCode": product_code,
             "product_cName": product_name,
+            # Every seventh order was bought to another specification (the spec check's cases).
+            "product_modelDescription": (OTHER_SPECIFICATIONS if index % 7 == 0 else SPECIFICATIONS)[product_code],
             "qty": qty,
             "natMoney": round(amount, 2),
             "currency": "CNY",
@@ -149,7 +197,126 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
             "status": status,
             "statusName": STATUS_NAMES[status],
         }
+    if doc_type in ASSUMED_MANUFACTURING_TYPES:
+        fields = ASSUMED_MANUFACTURING_TYPES[doc_type](
+            code=code,
+            day=day,
+            index=index,
+            revision=revision,
+            product_code=product_code,
+            product_name=product_name,
+            qty=qty,
+            mutated=mutated,
+        )
+        return base | fields
     raise KeyError(doc_type)
+
+
+def _outsourcing_order_fields(
+    *, code: str, day: date, index: int, revision: int, product_code: str, product_name: str, qty: int, mutated: bool
+) -> dict:
+    status = 2 if mutated else int(_unit("status", code) * 2)
+    return {
+        "vendor": str(3000 + int(_unit("vendor", code) * len(VENDORS))),
+        "vendor_name": _pick(VENDORS, "vendor", code),
+        "product_cCode": product_code,
+        "product_cName": product_name,
+        "qty": qty,
+        "receivedQty": qty if index % 4 == 0 else int(qty * _unit("received", code) * 0.8),
+        "deliveryDate": f"{day + timedelta(days=2 + int(_unit('osdue', code) * 12)):%Y-%m-%d} 00:00:00",
+        "status": status,
+        "statusName": STATUS_NAMES[status],
+    }
+
+
+def _engineering_change_fields(
+    *, code: str, day: date, index: int, revision: int, product_code: str, product_name: str, qty: int, mutated: bool
+) -> dict:
+    return {
+        "subject": f"{product_name} 设计变更",
+        "product_cCode": product_code,
+        "stage": int(_unit("stage", code, revision) * 3),
+        "approveDeadline": f"{day + timedelta(days=2 + int(_unit('approve', code) * 5)):%Y-%m-%d}",
+        "implementDeadline": f"{day + timedelta(days=10 + int(_unit('implement', code) * 20)):%Y-%m-%d}",
+        "owner_name": _pick(OPERATORS, "owner", code),
+    }
+
+
+def _equipment_maintenance_fields(
+    *, code: str, day: date, index: int, revision: int, product_code: str, product_name: str, qty: int, mutated: bool
+) -> dict:
+    return {
+        "equipCode": f"EQ-{index:04d}",
+        "equipName": _pick(EQUIPMENT, "equip", code),
+        "workshop_name": _pick(WORKSHOPS, "workshop", code),
+        "nextMaintainDate": f"{day + timedelta(days=int(_unit('maintain', code) * 30) - 5):%Y-%m-%d}",
+        "owner_name": _pick(OPERATORS, "owner", code),
+    }
+
+
+def _work_report_fields(
+    *, code: str, day: date, index: int, revision: int, product_code: str, product_name: str, qty: int, mutated: bool
+) -> dict:
+    return {
+        "orderCode": f"MO{day:%Y%m%d}-{index - (index + 1) % 2:05d}",
+        "reportTime": _stamp(day, "report", code),
+        "qty": 1 + int(_unit("reported", code) * 20),
+        "operator_name": _pick(OPERATORS, "operator", code),
+    }
+
+
+def _production_material_fields(
+    *, code: str, day: date, index: int, revision: int, product_code: str, product_name: str, qty: int, mutated: bool
+) -> dict:
+    required = 20 + int(_unit("need", code) * 180)
+    if index % 5 == 0:
+        # A component no warehouse stocks and no purchase order brings: its orders are not kitted.
+        product_code, product_name = SCARCE_COMPONENT
+    return {
+        "orderCode": f"MO{day:%Y%m%d}-{(index - 1) // 2 + 1:05d}",
+        "lineNo": (index - 1) % 2 + 1,
+        "product_cCode": product_code,
+        "product_cName": product_name,
+        "product_modelDescription": SPECIFICATIONS[product_code],
+        "requiredQty": required,
+        "issuedQty": int(required * _unit("issued", code, revision) * 0.5),
+        "requireDate": f"{day:%Y-%m-%d} 00:00:00",
+    }
+
+
+def _quotation_fields(*, code: str, day: date, index: int, revision: int, **_) -> dict:
+    status = int(_unit("qstatus", code, revision) * 3)
+    return {
+        "agentId_name": _pick(CUSTOMERS, "cust", code),
+        "totalMoney": round(1000 + _unit("qamount", code) * 50_000, 2),
+        "validDate": f"{day + timedelta(days=int(_unit('valid', code) * 20)):%Y-%m-%d}",
+        "status": status,
+        "operator_name": _pick(OPERATORS, "owner", code),
+    }
+
+
+def _opportunity_fields(*, code: str, day: date, index: int, revision: int, **_) -> dict:
+    closed = index % 4 == 0
+    return {
+        "name": f"{_pick(CUSTOMERS, 'cust', code)} 年度采购",
+        "customer_name": _pick(CUSTOMERS, "cust", code),
+        "stage_name": "赢单" if closed else _pick(["初步接洽", "需求确认", "方案报价", "商务谈判"], "stage", code),
+        "isClosed": closed,
+        "lastFollowDate": f"{day - timedelta(days=int(_unit('follow', code, revision) * 20)):%Y-%m-%d}",
+        "owner_name": _pick(OPERATORS, "owner", code),
+    }
+
+
+# The manufacturing and CRM document types whose shapes are assumed (not in the published API docs).
+ASSUMED_MANUFACTURING_TYPES = {
+    "quotation": _quotation_fields,
+    "opportunity": _opportunity_fields,
+    "outsourcing_order": _outsourcing_order_fields,
+    "engineering_change": _engineering_change_fields,
+    "equipment_maintenance": _equipment_maintenance_fields,
+    "work_report": _work_report_fields,
+    "production_material": _production_material_fields,
+}
 
 
 def page(

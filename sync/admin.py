@@ -172,6 +172,13 @@ _LIST_EXTRAS = {
     "receivable": ("customer_name", "amount", "balance", "due_date"),
     "material_stock": ("warehouse_name", "product_code", "product_name", "current_quantity", "safety_quantity"),
     "production_order": ("product_name", "quantity", "finished_quantity", "finish_date", "status_name"),
+    "production_material": ("order_code", "product_code", "specification", "required_quantity", "issued_quantity"),
+    "outsourcing_order": ("vendor_name", "product_name", "quantity", "received_quantity", "due_date", "status_name"),
+    "work_report": ("order_code", "reported_at", "quantity", "operator_name"),
+    "engineering_change": ("title", "stage", "approval_deadline", "implementation_deadline", "owner_name"),
+    "equipment_maintenance": ("equipment_name", "workshop", "next_maintenance_date", "owner_name"),
+    "quotation": ("customer_name", "amount", "valid_until", "status", "owner_name"),
+    "opportunity": ("title", "customer_name", "stage", "closed", "last_follow_up", "owner_name"),
 }
 _LIST_FILTERS = {
     "sales_order": ("status_name", "currency"),
@@ -186,6 +193,13 @@ _SEARCH_EXTRAS = {
     "receivable": ("customer_name",),
     "material_stock": ("product_code", "product_name"),
     "production_order": ("product_code", "product_name"),
+    "production_material": ("order_code", "product_code"),
+    "outsourcing_order": ("vendor_name", "product_code"),
+    "work_report": ("order_code",),
+    "engineering_change": ("title", "owner_name"),
+    "equipment_maintenance": ("equipment_code", "equipment_name"),
+    "quotation": ("customer_name",),
+    "opportunity": ("customer_name", "title"),
 }
 
 for _spec in DOCUMENT_SPECS:

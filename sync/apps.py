@@ -3,7 +3,21 @@ from django.utils.translation import gettext_lazy as _
 
 # Synced documents are written only by the sync itself: staff view them. Staff view and change
 # days and batches (re-sync, cancel, retry); both are created by sync actions, never by hand.
-_DOCUMENTS = ("salesorder", "purchaseorder", "purchasearrival", "receivable", "materialstock", "productionorder")
+_DOCUMENTS = (
+    "salesorder",
+    "purchaseorder",
+    "purchasearrival",
+    "receivable",
+    "materialstock",
+    "productionorder",
+    "productionmaterialline",
+    "outsourcingorder",
+    "workreport",
+    "engineeringchange",
+    "equipmentmaintenanceplan",
+    "quotation",
+    "opportunity",
+)
 _RUNS = ("syncday", "syncbatch", "syncbatchday")
 
 

@@ -248,6 +248,9 @@ SALES_ORDERS = DocumentSpec(
         "status": Source("status", integer),
         "status_name": Source("statusName"),
         "delivery_date": Source("hopeReceiveDate", erp_date),
+        # Assumed: the first line's material and quantity, flattened onto the list record.
+        "product_code": Source("product_cCode"),
+        "quantity": Source("qty", quantity),
         "pubts": Source("pubts", erp_datetime),
     },
 )
@@ -264,6 +267,8 @@ PURCHASE_ORDERS = DocumentSpec(
         "vendor_name": Source("vendor_name"),
         "product_code": Source("product_cCode"),
         "product_name": Source("product_cName"),
+        # Assumed: the material's specification (规格型号) as YonBIP names it on product refs.
+        "specification": Source("product_modelDescription"),
         "quantity": Source("qty", quantity),
         "amount": Source("natMoney", money),
         "currency": Source("currency"),
@@ -345,6 +350,146 @@ PRODUCTION_ORDERS = DocumentSpec(
     },
 )
 
+# Assumed: YonBIP's production order "material list" (生产订单用料/备料) as a list API of lines,
+# one record per line with the order's code; the path is `yonyou.client.DOCUMENT_TYPES`.
+PRODUCTION_MATERIAL_LINES = DocumentSpec(
+    doc_type="production_material",
+    model=models.ProductionMaterialLine,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "order_code": Source("orderCode"),
+        "line_number": Source("lineNo", integer),
+        "product_code": Source("product_cCode"),
+        "product_name": Source("product_cName"),
+        "specification": Source("product_modelDescription"),
+        "required_quantity": Source("requiredQty", quantity),
+        "issued_quantity": Source("issuedQty", quantity),
+        "required_date": Source("requireDate", erp_date),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
+# Assumed: YonBIP's outsourcing order list (委外订单), one record per order line.
+OUTSOURCING_ORDERS = DocumentSpec(
+    doc_type="outsourcing_order",
+    model=models.OutsourcingOrder,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "vendor_id": Source("vendor"),
+        "vendor_name": Source("vendor_name"),
+        "product_code": Source("product_cCode"),
+        "product_name": Source("product_cName"),
+        "quantity": Source("qty", quantity),
+        "received_quantity": Source("receivedQty", quantity),
+        "due_date": Source("deliveryDate", erp_date),
+        "status": Source("status", integer),
+        "status_name": Source("statusName"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
+# Assumed: YonBIP's work report list (报工单), one record per report with its order's code.
+WORK_REPORTS = DocumentSpec(
+    doc_type="work_report",
+    model=models.WorkReport,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "order_code": Source("orderCode"),
+        "reported_at": Source("reportTime", erp_datetime),
+        "quantity": Source("qty", quantity),
+        "operator_name": Source("operator_name"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
+# Assumed: an ECN list (工程变更单) with its stage and the two deadlines.
+ENGINEERING_CHANGES = DocumentSpec(
+    doc_type="engineering_change",
+    model=models.EngineeringChange,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "title": Source("subject"),
+        "product_code": Source("product_cCode"),
+        "stage": Source("stage", integer),
+        "approval_deadline": Source("approveDeadline", erp_date),
+        "implementation_deadline": Source("implementDeadline", erp_date),
+        "owner_name": Source("owner_name"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
+# Assumed: the equipment module's maintenance plan list (设备保养计划).
+EQUIPMENT_MAINTENANCE_PLANS = DocumentSpec(
+    doc_type="equipment_maintenance",
+    model=models.EquipmentMaintenancePlan,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "equipment_code": Source("equipCode"),
+        "equipment_name": Source("equipName"),
+        "workshop": Source("workshop_name"),
+        "next_maintenance_date": Source("nextMaintainDate", erp_date),
+        "owner_name": Source("owner_name"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
+
+def flag(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "y")
+
+
+# Assumed: the sales quotation list (报价单).
+QUOTATIONS = DocumentSpec(
+    doc_type="quotation",
+    model=models.Quotation,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "customer_name": Source("agentId_name"),
+        "amount": Source("totalMoney", money),
+        "valid_until": Source("validDate", erp_date),
+        "status": Source("status", integer),
+        "owner_name": Source("operator_name"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
+# Assumed: the CRM opportunity list (商机), with its stage and last follow-up.
+OPPORTUNITIES = DocumentSpec(
+    doc_type="opportunity",
+    model=models.Opportunity,
+    natural_key=("code",),
+    fields={
+        "remote_id": Source("id", required=True),
+        "code": Source("code", required=True),
+        "business_date": Source("vouchdate", erp_date, required=True),
+        "title": Source("name"),
+        "customer_name": Source("customer_name"),
+        "stage": Source("stage_name"),
+        "closed": Source("isClosed", flag),
+        "last_follow_up": Source("lastFollowDate", erp_date),
+        "owner_name": Source("owner_name"),
+        "pubts": Source("pubts", erp_datetime),
+    },
+)
+
 # Synced in this order for every business day.
 DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     SALES_ORDERS,
@@ -353,6 +498,13 @@ DOCUMENT_SPECS: tuple[DocumentSpec, ...] = (
     RECEIVABLES,
     MATERIAL_STOCK,
     PRODUCTION_ORDERS,
+    PRODUCTION_MATERIAL_LINES,
+    OUTSOURCING_ORDERS,
+    WORK_REPORTS,
+    ENGINEERING_CHANGES,
+    EQUIPMENT_MAINTENANCE_PLANS,
+    QUOTATIONS,
+    OPPORTUNITIES,
 )
 
 

@@ -25,6 +25,13 @@ from sync import services
         "sync_receivable",
         "sync_materialstock",
         "sync_productionorder",
+        "sync_productionmaterialline",
+        "sync_outsourcingorder",
+        "sync_workreport",
+        "sync_engineeringchange",
+        "sync_equipmentmaintenanceplan",
+        "sync_quotation",
+        "sync_opportunity",
     ],
     description="同步昨天（业务日期）的全部 ERP 单据；即使该日期已同步过也重新同步，以收到当天的修改；"
     "遇到临时故障时按退避策略自动重试",

@@ -45,6 +45,8 @@ class SalesOrder(SyncedDocument):
     status = models.IntegerField(_("状态码"), null=True, blank=True)
     status_name = models.CharField(_("状态"), max_length=32, blank=True)
     delivery_date = models.DateField(_("交货日期"), null=True, blank=True)
+    product_code = models.CharField(_("物料编码"), max_length=64, blank=True)
+    quantity = models.DecimalField(_("数量"), max_digits=18, decimal_places=4, default=0)
 
     class Meta:
         verbose_name = _("销售订单")
@@ -62,6 +64,7 @@ class PurchaseOrder(SyncedDocument):
     vendor_name = models.CharField(_("供应商"), max_length=200, blank=True, db_index=True)
     product_code = models.CharField(_("物料编码"), max_length=64, blank=True)
     product_name = models.CharField(_("物料名称"), max_length=200, blank=True)
+    specification = models.CharField(_("规格型号"), max_length=200, blank=True)
     quantity = models.DecimalField(_("数量"), max_digits=18, decimal_places=4, default=0)
     amount = models.DecimalField(_("金额"), max_digits=18, decimal_places=2, default=0)
     currency = models.CharField(_("币种"), max_length=8, blank=True)
@@ -151,6 +154,160 @@ class ProductionOrder(SyncedDocument):
         verbose_name_plural = _("生产订单")
         ordering = ["-business_date", "code"]
         constraints = [_natural_key("productionorder", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ProductionMaterialLine(SyncedDocument):
+    """One material line of a production order (its bill of materials for that order): what must
+    be issued to the shop floor before the order can start."""
+
+    code = models.CharField(_("行编号"), max_length=64)
+    order_code = models.CharField(_("生产订单"), max_length=64, blank=True, db_index=True)
+    line_number = models.IntegerField(_("行号"), null=True, blank=True)
+    product_code = models.CharField(_("物料编码"), max_length=64, blank=True, db_index=True)
+    product_name = models.CharField(_("物料名称"), max_length=200, blank=True)
+    specification = models.CharField(_("规格型号"), max_length=200, blank=True)
+    required_quantity = models.DecimalField(_("需求数量"), max_digits=18, decimal_places=4, default=0)
+    issued_quantity = models.DecimalField(_("已领数量"), max_digits=18, decimal_places=4, default=0)
+    required_date = models.DateField(_("需求日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("生产订单用料")
+        verbose_name_plural = _("生产订单用料")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("productionmaterialline", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class OutsourcingOrder(SyncedDocument):
+    """An outsourcing (委外) order: a vendor processes material for us and delivers it by a date."""
+
+    code = models.CharField(_("单据编号"), max_length=64)
+    vendor_id = models.CharField(_("委外商 ID"), max_length=64, blank=True)
+    vendor_name = models.CharField(_("委外商"), max_length=200, blank=True, db_index=True)
+    product_code = models.CharField(_("物料编码"), max_length=64, blank=True)
+    product_name = models.CharField(_("物料名称"), max_length=200, blank=True)
+    quantity = models.DecimalField(_("委外数量"), max_digits=18, decimal_places=4, default=0)
+    received_quantity = models.DecimalField(_("已收货数量"), max_digits=18, decimal_places=4, default=0)
+    due_date = models.DateField(_("交货日期"), null=True, blank=True, db_index=True)
+    status = models.IntegerField(_("状态码"), null=True, blank=True)
+    status_name = models.CharField(_("状态"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("委外订单")
+        verbose_name_plural = _("委外订单")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("outsourcingorder", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class WorkReport(SyncedDocument):
+    """A work report (报工): the shop floor reporting output on a production order."""
+
+    code = models.CharField(_("单据编号"), max_length=64)
+    order_code = models.CharField(_("生产订单"), max_length=64, blank=True, db_index=True)
+    reported_at = models.DateTimeField(_("报工时间"), null=True, blank=True)
+    quantity = models.DecimalField(_("报工数量"), max_digits=18, decimal_places=4, default=0)
+    operator_name = models.CharField(_("报工人"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("报工单")
+        verbose_name_plural = _("报工单")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("workreport", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class EngineeringChange(SyncedDocument):
+    """An engineering change notice (ECN, 工程变更单): approved, then implemented, each by a deadline."""
+
+    class Stage(models.IntegerChoices):
+        PENDING_APPROVAL = 0, _("待审批")
+        PENDING_IMPLEMENTATION = 1, _("待实施")
+        DONE = 2, _("已完成")
+
+    code = models.CharField(_("单据编号"), max_length=64)
+    title = models.CharField(_("变更主题"), max_length=200, blank=True)
+    product_code = models.CharField(_("物料编码"), max_length=64, blank=True)
+    stage = models.IntegerField(_("阶段"), choices=Stage.choices, null=True, blank=True)
+    approval_deadline = models.DateField(_("审批期限"), null=True, blank=True)
+    implementation_deadline = models.DateField(_("实施期限"), null=True, blank=True)
+    owner_name = models.CharField(_("负责人"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("工程变更单")
+        verbose_name_plural = _("工程变更单")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("engineeringchange", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class EquipmentMaintenancePlan(SyncedDocument):
+    """One piece of equipment's maintenance plan: when it is next due."""
+
+    code = models.CharField(_("计划编号"), max_length=64)
+    equipment_code = models.CharField(_("设备编码"), max_length=64, blank=True)
+    equipment_name = models.CharField(_("设备名称"), max_length=200, blank=True)
+    workshop = models.CharField(_("车间"), max_length=100, blank=True)
+    next_maintenance_date = models.DateField(_("下次保养日期"), null=True, blank=True, db_index=True)
+    owner_name = models.CharField(_("负责人"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("设备保养计划")
+        verbose_name_plural = _("设备保养计划")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("equipmentmaintenanceplan", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Quotation(SyncedDocument):
+    """A sales quotation (报价单), valid until a date unless accepted or closed."""
+
+    code = models.CharField(_("单据编号"), max_length=64)
+    customer_name = models.CharField(_("客户"), max_length=200, blank=True, db_index=True)
+    amount = models.DecimalField(_("报价金额"), max_digits=18, decimal_places=2, default=0)
+    valid_until = models.DateField(_("有效期至"), null=True, blank=True)
+    status = models.IntegerField(_("状态码"), null=True, blank=True)
+    owner_name = models.CharField(_("业务员"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("报价单")
+        verbose_name_plural = _("报价单")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("quotation", "code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Opportunity(SyncedDocument):
+    """A CRM sales opportunity (商机) and when it was last followed up."""
+
+    code = models.CharField(_("商机编号"), max_length=64)
+    title = models.CharField(_("商机名称"), max_length=200, blank=True)
+    customer_name = models.CharField(_("客户"), max_length=200, blank=True, db_index=True)
+    stage = models.CharField(_("阶段"), max_length=32, blank=True)
+    closed = models.BooleanField(_("已关闭"), default=False)
+    last_follow_up = models.DateField(_("最近跟进"), null=True, blank=True)
+    owner_name = models.CharField(_("业务员"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("商机")
+        verbose_name_plural = _("商机")
+        ordering = ["-business_date", "code"]
+        constraints = [_natural_key("opportunity", "code")]
 
     def __str__(self) -> str:
         return self.code

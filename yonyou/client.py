@@ -39,6 +39,13 @@ DOCUMENT_TYPES: dict[str, str] = {
     "receivable": "/yonbip/fi/oar/list",  # assumed
     "material_stock": "/yonbip/scm/stock/list",  # assumed
     "production_order": "/yonbip/mfc/productionorder/list",  # assumed
+    "production_material": "/yonbip/mfc/productionorder/materiallist",  # assumed
+    "outsourcing_order": "/yonbip/mfc/osmorder/list",  # assumed
+    "work_report": "/yonbip/mfc/workreport/list",  # assumed
+    "engineering_change": "/yonbip/plm/ecn/list",  # assumed
+    "equipment_maintenance": "/yonbip/eam/maintainplan/list",  # assumed
+    "quotation": "/yonbip/sd/quotation/list",  # assumed
+    "opportunity": "/yonbip/crm/opportunity/list",  # assumed
 }
 
 SUCCESS = "200"

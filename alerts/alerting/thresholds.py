@@ -1,7 +1,8 @@
 """Thresholds of the alert rules and of message delivery, editable by staff at runtime (admin).
 
-Each is declared here with its meaning, unit, bounds and default; an `AlertThreshold` row holds
-a value staff set. Code reads them at run time with `threshold_value(key)`.
+Each is declared here (or by an app's `alert_rules.py` with `declare_threshold`) with its
+meaning, unit, bounds and default; an `AlertThreshold` row holds a value staff set. Code reads
+them at run time with `threshold_value(key)`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ def test_system_jobs_are_discovered_from_jobs_modules():
 
 def test_declared_job_keeps_its_metadata_and_function(declare_job):
     @declare_job(
-        id="generate_shortage_alerts",
+        id="probe_shortage_alerts",
         name="缺料预警生成",
         cron="0 7 * * *",
         category="预警",
@@ -27,13 +27,13 @@ def test_declared_job_keeps_its_metadata_and_function(declare_job):
         writes=["alerts"],
         description="每天早上生成缺料预警",
     )
-    def generate_shortage_alerts() -> dict:
+    def probe_shortage_alerts() -> dict:
         return {"created": 3}
 
-    spec = registry.get_job("generate_shortage_alerts")
+    spec = registry.get_job("probe_shortage_alerts")
     assert spec.func() == {"created": 3}
     assert spec.as_dict() | {"function": None} == {
-        "id": "generate_shortage_alerts",
+        "id": "probe_shortage_alerts",
         "name": "缺料预警生成",
         "default_cron": "0 7 * * *",
         "category": "预警",
