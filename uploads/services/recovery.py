@@ -41,8 +41,9 @@ def requeue_stalled_uploads() -> dict:
         .update(next_attempt_at=now)
     )
     # Normally done by the heartbeat of every worker within seconds; here too, in case none runs.
-    take_back_from_silent_workers()
-    dispatched = dispatch_due_uploads(limit=1000)
+    # It dispatches the due rows itself, so what it dispatched counts as this sweep's too.
+    taken_back = take_back_from_silent_workers() or {}
+    dispatched = taken_back.get("dispatched", 0) + dispatch_due_uploads(limit=1000)
     # Request bodies of web processes that died mid-request: minutes, not a day, of disk.
     staging_removed = files.remove_stale_staging()
     if recovered or requeued or staging_removed:
