@@ -375,3 +375,21 @@ def object_store(object_store_server, settings):
     object_store_server.client().create_bucket(Bucket=bucket)
     settings.STORAGES = object_store_server.storages(bucket)
     yield object_store_server, bucket
+
+
+class UnreadBroker:
+    """A django-q2 broker that keeps nothing: what is enqueued is never run by any cluster."""
+
+    list_key = "unread"
+
+    def enqueue(self, task):
+        return "unread"
+
+
+@pytest.fixture
+def unread_broker(monkeypatch):
+    """Tasks enqueued during the test go nowhere, so the session's qcluster (started by an earlier
+    test) cannot run them behind the test's back; the test runs what it needs itself."""
+    import django_q.tasks
+
+    monkeypatch.setattr(django_q.tasks, "get_broker", lambda *args, **kwargs: UnreadBroker())

@@ -19,14 +19,7 @@ from tests.uploads.test_browser import (  # noqa: F401 (fixtures)
 
 START = date(2025, 10, 1)
 
-
-class _UnreadBroker:
-    """Keeps nothing: what is enqueued is never run by any cluster."""
-
-    list_key = "unread"
-
-    def enqueue(self, task):
-        return "unread"
+pytestmark = pytest.mark.first_pass_only
 
 
 @pytest.mark.django_db(transaction=True)
@@ -35,18 +28,14 @@ def test_the_tables_follow_a_running_batch_in_place_and_the_page_says_done(
     staff_user,
     sandbox,
     clerk_page,  # noqa: F811
-    monkeypatch,
+    unread_broker,
 ):
     script = axe_script()
     if script is None:
         pytest.skip("axe-core is not available (pip install axe-playwright-python, which bundles axe.min.js)")
     page = clerk_page
     sandbox.faults(records_per_day=2)
-    # The session's qcluster (started by an earlier test) would run the batch before the page
-    # loads: its task goes to a broker no cluster reads, and the test runs the days itself.
-    import django_q.tasks
-
-    monkeypatch.setattr(django_q.tasks, "get_broker", lambda *args, **kwargs: _UnreadBroker())
+    # The batch's task goes to a broker no cluster reads (`unread_broker`); the test runs the days.
 
     def queued_batch():
         batch = services.start_batch(start_date=START, end_date=START)
