@@ -5,7 +5,8 @@ that returns the same JSON from the same row (the floor), in the same run agains
 
 Starts its own sandbox and a fresh SQLite database (or uses DATABASE_URL), syncs 30 projects,
 makes a customer link to one, then serves the app with gunicorn (config/gunicorn.conf.py, debug
-off) on a free port and alternates rounds of the two URLs, printing requests/s, p50 and p99.
+off) on a free port and alternates rounds of the two URLs, printing requests/s, p50, p99 and the
+gunicorn workers' CPU time per request (the figure a loaded machine disturbs least).
 """
 
 import argparse
@@ -68,6 +69,19 @@ def load(url: str, *, clients: int, requests: int) -> tuple[float, list[float]]:
     for thread in threads:
         thread.join()
     return time.perf_counter() - started, latencies
+
+
+def server_cpu_s(master_pid: int) -> float:
+    """User + system CPU seconds spent so far by gunicorn's workers (the master's children). Unlike
+    requests/s, CPU per request barely moves with what else the machine is doing, so the ratio to
+    the floor is readable on a loaded machine too."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    total = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / tick
 
 
 def main() -> None:
@@ -146,12 +160,15 @@ def main() -> None:
         print(f"database={engine} clients={args.clients} requests/round={args.requests} web_workers={args.web_workers}")
         for round_number in range(1, args.rounds + 1):
             for label, url in urls.items():
+                cpu_before = server_cpu_s(children[-1].pid)
                 elapsed, latencies = load(url, clients=args.clients, requests=args.requests)
+                cpu_ms = (server_cpu_s(children[-1].pid) - cpu_before) * 1000 / len(latencies)
                 latencies.sort()
                 p99 = latencies[int(len(latencies) * 0.99) - 1]
                 print(
                     f"round {round_number} {label}: {len(latencies) / elapsed:,.0f} req/s, "
-                    f"p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+                    f"p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
+                    f"server CPU {cpu_ms:.2f} ms/request"
                 )
     finally:
         for child in reversed(children):
