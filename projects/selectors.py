@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from alerts.models import JobRun
-from projects.models import Milestone, PaymentPlan, Project, ProjectChange, ProjectSyncRun
+from projects.models import DutyTask, Milestone, PaymentPlan, Project, ProjectChange, ProjectSyncRun
 
 SYNC_JOB_ID = "sync_projects"
 
@@ -65,3 +65,21 @@ def sync_history() -> QuerySet[ProjectSyncRun]:
     return ProjectSyncRun.objects.prefetch_related(
         Prefetch("changes", queryset=ProjectChange.objects.order_by("remote_id"))
     ).order_by("-started_at", "-id")
+
+
+def duty_tasks(*, day, username: str | None, person: str = "") -> QuerySet[DutyTask]:
+    """The duty tasks of a day: one account's (`username`), or everyone's (None), by person."""
+    tasks = DutyTask.objects.filter(day=day).select_related("template__role")
+    if username is not None:
+        tasks = tasks.filter(username=username)
+    if person:
+        tasks = tasks.filter(person_name__icontains=person)
+    return tasks.order_by("person_name", "template__role__name", "title", "id")
+
+
+def duty_task_for(*, task_id: int, username: str | None) -> DutyTask | None:
+    """The task if this account may mark it (its own, or any for staff: `username` None)."""
+    tasks = DutyTask.objects.filter(pk=task_id)
+    if username is not None:
+        tasks = tasks.filter(username=username)
+    return tasks.first()
