@@ -59,13 +59,22 @@ def customer_page(request, token: str):
     if read.project.deleted_at is not None:
         return _refused(request, "deleted")
     config = ProjectSyncConfig.load()
+    today = timezone.localdate()
+    milestones = list(read.project.milestones.all())
+    results = selectors.customer_results(project=read.project, milestones=milestones, today=today)
+    first_day = today - timedelta(days=selectors.CUSTOMER_TREND_DAYS - 1)
     context = {
         "project": read.project,
         "stale": read.stale or request.GET.get("stale") == "1",
         "updated_words": _updated_words(read.project.fetched_at, config),
         "refresh_url": reverse("projects:customer-refresh", args=[token]),
-        "milestones": list(read.project.milestones.all()),
+        "milestones": milestones,
         "payment_plans": list(read.project.payment_plans.all()),
+        "results": results,
+        "progress_trend": dashboard.sparkline(
+            results.progress_trend, first_day=first_day, days=selectors.CUSTOMER_TREND_DAYS
+        ),
+        "today": today,
     }
     return render(request, "projects/customer.html", context)
 
