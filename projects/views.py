@@ -172,7 +172,7 @@ def dashboard_page(request):
     if filters["project_type"] and filters["project_type"] not in ProjectType.values:
         return _bad_filter(request, BadFilter(_("项目类型无效")))
     today = timezone.localdate()
-    projects = selectors.project_list(**filters).filter(deleted_at__isnull=True)
+    projects = selectors.project_list(**filters)  # live projects only
     page = Paginator(projects, dashboard.PAGE_SIZE).get_page(request.GET.get("page"))
     rows = dashboard.rows_for(list(page.object_list), today=today)
     keep = {
