@@ -1,5 +1,6 @@
-"""Admin: the cached projects with their parts, customer links (create, QR code, revoke), and the
-sync history with a chart of the recent runs."""
+"""Admin: the cached projects with their parts, customer links (create, QR code, revoke), the
+sync history with a chart of the recent runs, and the duty roles (read-only: the remote owns them)
+with the duty tasks made from them."""
 
 from contextvars import ContextVar
 
@@ -10,9 +11,13 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from projects import links
+from projects import duty, links
 from projects.models import (
     CustomerLink,
+    DutyRole,
+    DutyRoleMember,
+    DutyTask,
+    DutyTemplate,
     Milestone,
     PaymentPlan,
     Project,
@@ -258,3 +263,81 @@ def sync_chart(runs: list[ProjectSyncRun]) -> dict:
             }
         )
     return {"bars": bars, "width": max(1, len(runs)) * (width + 4), "bar_width": width, "top": top}
+
+
+class DutyRoleMemberInline(ReadOnlyInline):
+    model = DutyRoleMember
+    fields = ("person_key", "person_name", "username", "phone")
+
+
+class DutyTemplateInline(ReadOnlyInline):
+    model = DutyTemplate
+    fields = ("remote_id", "title", "frequency", "weekday", "day_of_month", "active")
+
+
+class RemoteOwnedAdmin(admin.ModelAdmin):
+    """Rows the remote project system owns: shown, never edited here (the next run would undo it)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(DutyRole)
+class DutyRoleAdmin(RemoteOwnedAdmin):
+    list_display = ("name", "remote_id", "source", "member_count", "fetched_at")
+    search_fields = ("name", "remote_id", "members__person_name", "members__username")
+    inlines = [DutyTemplateInline, DutyRoleMemberInline]
+    actions = ["refresh_from_remote"]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(member_total=Count("members"))
+
+    @admin.display(description=_("人数"), ordering="member_total")
+    def member_count(self, role) -> int:
+        return role.member_total
+
+    @admin.action(description=_("从项目系统刷新岗位、成员和职责模板"))
+    def refresh_from_remote(self, request, queryset):
+        from django.utils import timezone
+
+        outcome = duty.refresh_duty_roles(now=timezone.now())
+        failed = {source: code for source, code in outcome.items() if code != "ok"}
+        if failed:
+            self.message_user(request, _("部分数据源刷新失败：%(failed)s") % {"failed": failed}, messages.ERROR)
+        else:
+            self.message_user(request, _("已刷新"), messages.SUCCESS)
+
+
+@admin.register(DutyTemplate)
+class DutyTemplateAdmin(RemoteOwnedAdmin):
+    list_display = ("title", "role", "frequency", "weekday", "day_of_month", "active")
+    list_filter = ("frequency", "active", "role")
+    search_fields = ("title", "remote_id")
+
+
+@admin.register(DutyTask)
+class DutyTaskAdmin(admin.ModelAdmin):
+    list_display = ("day", "person_name", "username", "title", "role_name", "done_at")
+    list_filter = ("day", ("done_at", admin.EmptyFieldListFilter), "template__role")
+    search_fields = ("person_name", "username", "title")
+    date_hierarchy = "day"
+    list_select_related = ("template__role",)
+    readonly_fields = [field.name for field in DutyTask._meta.fields]
+    actions = ["mark_done"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description=_("岗位"), ordering="template__role__name")
+    def role_name(self, task) -> str:
+        return task.template.role.name
+
+    @admin.action(description=_("标记为已完成"))
+    def mark_done(self, request, queryset):
+        done = sum(duty.mark_done(task_id=pk, user=request.user) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, _("%(n)s 项已标记为完成") % {"n": done}, messages.SUCCESS)

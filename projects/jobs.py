@@ -74,4 +74,4 @@ def cleanup_customer_links() -> dict:
 
 
 # The business jobs read the cache; importing them registers their jobs and rules.
-from projects import alert_jobs, health, issue_metrics, labor_cost  # noqa: E402, F401
+from projects import alert_jobs, duty, health, issue_metrics, labor_cost  # noqa: E402, F401

@@ -501,3 +501,114 @@ class PresaleWorkOrder(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DutyFrequency(models.TextChoices):
+    DAILY = "daily", _("每天")
+    WEEKLY = "weekly", _("每周")
+    MONTHLY = "monthly", _("每月")
+
+
+class DutyRole(models.Model):
+    """A role (岗位) of the remote project system, whose people share its duty templates."""
+
+    source = models.CharField(_("数据源"), max_length=50, default="main")
+    remote_id = models.CharField(_("远程编号"), max_length=100)
+    name = models.CharField(_("岗位"), max_length=100)
+    fetched_at = models.DateTimeField(_("获取时间"))
+
+    class Meta:
+        verbose_name = _("岗位")
+        verbose_name_plural = _("岗位")
+        ordering = ["source", "remote_id"]
+        constraints = [models.UniqueConstraint(fields=["source", "remote_id"], name="projects_one_duty_role")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DutyRoleMember(models.Model):
+    """A person in a role, as the remote says. `username` is the stable key to a Yunqiao account:
+    the account whose username it is sees the person's duty tasks."""
+
+    role = models.ForeignKey(DutyRole, on_delete=models.CASCADE, related_name="members")
+    person_key = models.CharField(_("人员编号"), max_length=100)
+    person_name = models.CharField(_("姓名"), max_length=100)
+    username = models.CharField(_("登录名"), max_length=150, blank=True, db_index=True)
+    phone = models.CharField(_("电话"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("岗位成员")
+        verbose_name_plural = _("岗位成员")
+        ordering = ["role", "person_key"]
+        constraints = [models.UniqueConstraint(fields=["role", "person_key"], name="projects_one_member_per_role")]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.person_name}"
+
+
+class DutyTemplate(models.Model):
+    """A recurring duty of a role: every day, on a weekday (1 = Monday) or on a day of the month
+    (a day the month lacks means its last day). Kept when the remote drops it (inactive), so the
+    tasks it made keep their template."""
+
+    role = models.ForeignKey(DutyRole, on_delete=models.CASCADE, related_name="templates")
+    source = models.CharField(_("数据源"), max_length=50, default="main")
+    remote_id = models.CharField(_("远程编号"), max_length=100)
+    title = models.CharField(_("职责"), max_length=200)
+    description = models.TextField(_("说明"), blank=True)
+    frequency = models.CharField(_("频率"), max_length=10, choices=DutyFrequency.choices)
+    weekday = models.PositiveSmallIntegerField(_("星期几（1=周一）"), null=True, blank=True)
+    day_of_month = models.PositiveSmallIntegerField(_("每月几号"), null=True, blank=True)
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("岗位职责模板")
+        verbose_name_plural = _("岗位职责模板")
+        ordering = ["role", "remote_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "remote_id"], name="projects_one_duty_template"),
+            models.CheckConstraint(
+                condition=Q(frequency="daily")
+                | Q(frequency="weekly", weekday__gte=1, weekday__lte=7)
+                | Q(frequency="monthly", day_of_month__gte=1, day_of_month__lte=31),
+                name="projects_duty_template_schedule",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DutyTask(models.Model):
+    """One day's duty of one person, made by `generate_job_duty_tasks` from a template. The
+    constraint makes the day's task exist once, however many runs or workers make it."""
+
+    template = models.ForeignKey(DutyTemplate, on_delete=models.CASCADE, related_name="tasks")
+    day = models.DateField(_("日期"))
+    person_key = models.CharField(_("人员编号"), max_length=100)
+    person_name = models.CharField(_("姓名"), max_length=100)
+    username = models.CharField(_("登录名"), max_length=150, blank=True)
+    # Copied from the template: the task says what was asked that day, even after a rename.
+    title = models.CharField(_("职责"), max_length=200)
+    created_at = models.DateTimeField(_("生成时间"))
+    done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("岗位职责任务")
+        verbose_name_plural = _("岗位职责任务")
+        ordering = ["-day", "person_name", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "person_key", "day"], name="projects_duty_task_once")
+        ]
+        indexes = [
+            # A person's page: their tasks of the last days.
+            models.Index(fields=["username", "day"], name="projects_duty_task_person"),
+            models.Index(fields=["day"], name="projects_duty_task_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.person_name} {self.title}"

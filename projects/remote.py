@@ -1,7 +1,8 @@
 """The remote project system's client: one pooled httpx client per process, typed errors.
 
-Callers use `get_remote()` and two operations, `list_projects` (a page of summaries, optionally
-only those updated since a time) and `project_detail` (one project's full document). Whether to
+Callers use `get_remote()` and its operations, `list_projects` (a page of summaries, optionally
+only those updated since a time), `project_detail` (one project's full document) and `duty_roles`
+(the roles, their people and their duty templates). Whether to
 retry is decided once, here: every failure is a `RemoteUnavailable` (try later: timeouts,
 connection errors, 5xx, 429, an answer that is not JSON), a `ProjectNotFound` (404 for a project:
 it was deleted or never existed) or a `RemoteRejected` (credentials refused, bad request). `code`
@@ -113,6 +114,22 @@ class ProjectRemoteClient:
         if str(payload.get("id")) != remote_id:
             raise RemoteUnavailable("bad_response", f"the detail answer for {remote_id} is another project")
         return payload
+
+    def duty_roles(self, *, source: str) -> list[dict]:
+        """The roles (岗位) with their members and duty templates:
+        [{"id", "name", "members": [{"id", "name", "phone", "username"}], "templates": [{"id",
+        "title", "frequency", "weekday", "day_of_month"}]}]."""
+        payload = self._get(source, "/duty-roles", timeout_s=settings.PROJECTS_REMOTE_TIMEOUT_S)
+        roles = payload.get("roles")
+        if not isinstance(roles, list) or not all(
+            isinstance(role, dict)
+            and isinstance(role.get("members"), list)
+            and isinstance(role.get("templates"), list)
+            and role.get("id")
+            for role in roles
+        ):
+            raise RemoteUnavailable("bad_response", "the duty-role answer is not a list of roles")
+        return roles
 
     # --- HTTP ---------------------------------------------------------------------------------
 

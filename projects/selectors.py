@@ -1,9 +1,31 @@
 """Read-side queries of the projects app, shared by the API, the pages and the admin."""
 
+from dataclasses import dataclass
+from datetime import date, timedelta
+
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.utils.translation import gettext_lazy
 
 from alerts.models import JobRun
-from projects.models import Milestone, PaymentPlan, Project, ProjectChange, ProjectSyncRun
+from projects.models import (
+    DutyTask,
+    Milestone,
+    PaymentPlan,
+    Project,
+    ProjectChange,
+    ProjectHealth,
+    ProjectProgressSummary,
+    ProjectSyncRun,
+)
+
+# What a customer is told of a project's health: its level in plain words, never the score or the
+# reasons (they name costs and internal issues).
+CUSTOMER_HEALTH_WORDS = {
+    ProjectHealth.Level.GOOD: gettext_lazy("进展正常"),
+    ProjectHealth.Level.WATCH: gettext_lazy("需要关注"),
+    ProjectHealth.Level.BAD: gettext_lazy("存在风险"),
+}
+CUSTOMER_TREND_DAYS = 30
 
 SYNC_JOB_ID = "sync_projects"
 
@@ -65,3 +87,61 @@ def sync_history() -> QuerySet[ProjectSyncRun]:
     return ProjectSyncRun.objects.prefetch_related(
         Prefetch("changes", queryset=ProjectChange.objects.order_by("remote_id"))
     ).order_by("-started_at", "-id")
+
+
+def duty_tasks(*, day, username: str | None, person: str = "") -> QuerySet[DutyTask]:
+    """The duty tasks of a day: one account's (`username`), or everyone's (None), by person."""
+    tasks = DutyTask.objects.filter(day=day).select_related("template__role")
+    if username is not None:
+        tasks = tasks.filter(username=username)
+    if person:
+        tasks = tasks.filter(person_name__icontains=person)
+    return tasks.order_by("person_name", "template__role__name", "title", "id")
+
+
+def duty_task_for(*, task_id: int, username: str | None) -> DutyTask | None:
+    """The task if this account may mark it (its own, or any for staff: `username` None)."""
+    tasks = DutyTask.objects.filter(pk=task_id)
+    if username is not None:
+        tasks = tasks.filter(username=username)
+    return tasks.first()
+
+
+@dataclass
+class CustomerResults:
+    """What the jobs computed about a project, in the words a customer may see."""
+
+    progress: float
+    milestones_done: int
+    milestones_total: int
+    milestones_overdue: int
+    progress_trend: list[tuple[date, float]]
+    health_words: str
+    health_level: str
+
+
+def customer_results(*, project: Project, milestones: list[Milestone], today: date) -> CustomerResults:
+    """The stored progress summary (with its last days) and the health level of the latest day,
+    and the milestones' states; the project's own progress when the jobs have not run yet."""
+    trend = list(
+        ProjectProgressSummary.objects.filter(
+            project=project, day__gt=today - timedelta(days=CUSTOMER_TREND_DAYS), day__lte=today
+        )
+        .order_by("day")
+        .values_list("day", "progress_pct")
+    )
+    level = (
+        ProjectHealth.objects.filter(project=project, day__lte=today).order_by("-day").values_list("level", flat=True)
+    ).first()
+    return CustomerResults(
+        progress=trend[-1][1] if trend else float(project.progress),
+        milestones_done=sum(m.status == Milestone.Status.DONE for m in milestones),
+        milestones_total=len(milestones),
+        milestones_overdue=sum(
+            m.status != Milestone.Status.DONE and m.planned_date is not None and m.planned_date < today
+            for m in milestones
+        ),
+        progress_trend=trend,
+        health_words=str(CUSTOMER_HEALTH_WORDS.get(level, "")),
+        health_level=level or "",
+    )

@@ -8,6 +8,10 @@ urlpatterns = [
     # The customer's page (a customer link).
     path("p/<str:token>/", views.customer_page, name="customer-page"),
     path("p/<str:token>/refresh", views.customer_refresh, name="customer-refresh"),
+    # People's pages: the day's duty tasks (their own; staff everyone's) and the staff dashboard.
+    path("duty-tasks/", views.duty_tasks_page, name="duty-tasks"),
+    path("duty-tasks/<int:task_id>/done", views.duty_task_done, name="duty-task-done"),
+    path("projects/dashboard/", views.dashboard_page, name="dashboard"),
     # The seed's API paths; the fixed ones before /api/projects/<id>.
     path("api/projects/", api.ProjectListView.as_view(), name="project-list"),
     path("api/projects/sync", api.SyncStartView.as_view(), name="project-sync"),

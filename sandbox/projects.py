@@ -50,6 +50,48 @@ def hourly_rate(person: str) -> str:
     return f"{100 + 20 * PEOPLE.index(person)}.00"
 
 
+# Duty roles (岗位) and their templates, the same on every sandbox: (id, name, indexes into PEOPLE,
+# templates as (id, title, frequency, weekday or day of month)). Weekday 1 is Monday; day 31 of a
+# shorter month is its last day.
+DUTY_ROLES = (
+    (
+        "R01",
+        "项目经理",
+        (0, 1, 2),
+        (
+            ("DT01", "检查项目预警与风险", "daily", None),
+            ("DT02", "提交项目周报", "weekly", 5),
+            ("DT03", "核对本月回款计划", "monthly", 1),
+        ),
+    ),
+    (
+        "R02",
+        "实施工程师",
+        (3, 4, 5, 6),
+        (
+            ("DT04", "填写当日工时", "daily", None),
+            ("DT05", "更新任务进度", "weekly", 1),
+            ("DT06", "备份客户现场配置", "monthly", 31),
+        ),
+    ),
+    (
+        "R03",
+        "客服专员",
+        (7, 8, 9),
+        (
+            ("DT07", "回访未解决问题", "daily", None),
+            ("DT08", "整理客户反馈月报", "monthly", 28),
+        ),
+    ),
+)
+
+
+def duty_member(index: int) -> dict:
+    """A person as the duty-role listing gives them; `username` is their Yunqiao login."""
+    person = _person(random.Random(0), index)  # noqa: S311 (the index decides; no draw)
+    return {"id": person["id"], "name": person["name"], "phone": person["phone"], "username": person["wecom_userid"]}
+
+
 def project_id(number: int) -> str:
     return f"P{number:05d}"
 
@@ -57,6 +99,13 @@ def project_id(number: int) -> str:
 def _number(remote_id: str) -> int | None:
     match = re.fullmatch(r"P(\d{5})", remote_id)
     return int(match.group(1)) if match else None
+
+
+def _person_index(person_id: str) -> int:
+    match = re.fullmatch(r"U(\d{3})", person_id)
+    if not match or not 1 <= int(match.group(1)) <= len(PEOPLE):
+        raise ValueError("person ids look like U001")
+    return int(match.group(1)) - 1
 
 
 def _rng(number: int, revision: int) -> random.Random:
@@ -248,6 +297,33 @@ class ProjectRemote:
             self.changes: dict[int, dict] = {}  # number → {"revision", "status", "updated_at"}
             self.deleted: set[int] = set()
             self.failing: set[int] = set()
+            # role id → people (indexes into PEOPLE) added to / removed from its default members.
+            self.joined: dict[str, set[int]] = {}
+            self.left: dict[str, set[int]] = {}
+
+    def duty_roles(self) -> list[dict]:
+        """The roles with their members and duty templates, as people at the remote set them."""
+        roles = []
+        for role_id, name, members, templates in DUTY_ROLES:
+            people = (set(members) | self.joined.get(role_id, set())) - self.left.get(role_id, set())
+            roles.append(
+                {
+                    "id": role_id,
+                    "name": name,
+                    "members": [duty_member(index) for index in sorted(people)],
+                    "templates": [
+                        {
+                            "id": template_id,
+                            "title": title,
+                            "frequency": frequency,
+                            "weekday": when if frequency == "weekly" else None,
+                            "day_of_month": when if frequency == "monthly" else None,
+                        }
+                        for template_id, title, frequency, when in templates
+                    ],
+                }
+            )
+        return roles
 
     def exists(self, number: int | None) -> bool:
         return number is not None and 1 <= number <= self.count and number not in self.deleted
@@ -314,6 +390,7 @@ class ProjectsApi:
             re.escape(PREFIX + "/projects/") + r"(?P<project_id>[^/]+)",
             self.authorised("pm_detail", self.detail),
         )
+        router.add("GET", re.escape(PREFIX + "/duty-roles"), self.authorised("pm_duty_roles", self.duty_roles))
         router.add("GET", r"/__sandbox__/projects", self.control_state)
         router.add("POST", r"/__sandbox__/projects", self.control)
 
@@ -369,6 +446,10 @@ class ProjectsApi:
                 return Response(500, {"code": "internal", "message": "项目数据读取失败"})
             return Response(200, self.remote.document(number))
 
+    def duty_roles(self, request: Request, state: SandboxState) -> Response:
+        with self.remote.lock:
+            return Response(200, {"roles": self.remote.duty_roles()})
+
     # --- control ------------------------------------------------------------------------------
 
     def control_state(self, request: Request, state: SandboxState) -> Response:
@@ -380,12 +461,14 @@ class ProjectsApi:
                     "changed": {project_id(n): dict(c) for n, c in self.remote.changes.items()},
                     "deleted": sorted(project_id(n) for n in self.remote.deleted),
                     "failing": sorted(project_id(n) for n in self.remote.failing),
+                    "duty_roles": self.remote.duty_roles(),
                 },
             )
 
     def control(self, request: Request, state: SandboxState) -> Response:
         """{"reset": true, "count": N, "status": {"P00001": "completed"}, "touch": [ids],
-        "delete": [ids], "restore": [ids], "fail": [ids], "heal": [ids]}"""
+        "delete": [ids], "restore": [ids], "fail": [ids], "heal": [ids],
+        "join_role": {"R01": ["U004"]}, "leave_role": {"R01": ["U001"]}}"""
         body = request.json() or {}
         if not isinstance(body, dict):
             raise ValueError("body must be a JSON object")
@@ -413,4 +496,12 @@ class ProjectsApi:
             self.remote.deleted -= set(numbers("restore"))
             self.remote.failing |= set(numbers("fail"))
             self.remote.failing -= set(numbers("heal"))
+            for key, moves, undo in (
+                ("join_role", self.remote.joined, self.remote.left),
+                ("leave_role", self.remote.left, self.remote.joined),
+            ):
+                for role_id, person_ids in (body.get(key) or {}).items():
+                    people = {_person_index(str(person_id)) for person_id in person_ids}
+                    moves.setdefault(str(role_id), set()).update(people)
+                    undo.setdefault(str(role_id), set()).difference_update(people)
         return self.control_state(request, state)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -102,6 +102,16 @@ def open_alert_counts() -> list[tuple[str, str, int]]:
     """(rule, severity, count) of open alerts, for Prometheus."""
     rows = Alert.objects.filter(status__in=OPEN_STATUSES).values("rule", "severity").annotate(n=Count("pk"))
     return [(row["rule"], row["severity"], row["n"]) for row in rows.order_by("rule", "severity")]
+
+
+def open_alerts_per_project(projects: list[str]) -> dict[str, dict]:
+    """{project: {"open": n, "critical": m}} of open alerts labelled with these projects (one query)."""
+    rows = (
+        Alert.objects.filter(status__in=OPEN_STATUSES, project__in=projects)
+        .values("project")
+        .annotate(open=Count("pk"), critical=Count("pk", filter=Q(severity=Severity.CRITICAL)))
+    )
+    return {row["project"]: {"open": row["open"], "critical": row["critical"]} for row in rows}
 
 
 def state_counts() -> dict[str, int]:

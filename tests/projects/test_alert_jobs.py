@@ -337,6 +337,8 @@ def test_the_jobs_are_registered_with_the_seed_ids_names_and_times():
         "calculate_progress_summary": ("进度汇总计算", "0 * * * *"),
         "calculate_project_health": ("健康度自动计算", "0 * * * *"),
         "daily_health_snapshot": ("健康度快照", "0 2 * * *"),
+        "calculate_monthly_labor_cost_task": ("月度工时成本计算", "0 2 1 * *"),
+        "generate_job_duty_tasks": ("岗位职责任务自动生成", "0 4 * * *"),
     }
     for job_id, (name, cron) in expected.items():
         spec = registry.get_job(job_id)
