@@ -34,9 +34,10 @@ def _evaluate(rule: str, query, now: datetime | None) -> dict:
     name="缺料预警生成",
     cron="0 7 * * *",
     category="预警",
-    reads=["sync_materialstock"],
+    reads=["sync_materialstock", "sync_productionorder", "sync_productionmaterialline"],
     writes=["alerts_alert"],
-    description="最新库存快照中，现存量低于安全库存的物料（按仓库）产生缺料预警；到货补足后自动恢复",
+    description="最新库存快照中，现存量低于安全库存的物料（按仓库），或未完工生产订单的未领用料需求超过现存量的物料，"
+    "产生缺料预警；到货补足或领料后自动恢复",
 )
 def generate_shortage_alerts(now: datetime | None = None) -> dict:
     return _evaluate("generate_shortage_alerts", conditions.shortages, now)

@@ -7,7 +7,8 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Max, Sum
+from django.db.models import Count, DecimalField, F, Max, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext as _
 
 from alerts.alerting.lifecycle import Firing
@@ -31,12 +32,13 @@ from sync.models import (
 
 def shortages(*, today: date) -> list[Firing]:
     """Per warehouse and material, on the latest stock snapshot: stock below its safety stock
-    (`shortage_safety_pct` of it); critical below `shortage_critical_pct`."""
+    (`shortage_safety_pct` of it); critical below `shortage_critical_pct`. Per material (all
+    warehouses): open production demand above stock (`demand_shortages`)."""
     warn_pct = Decimal(str(threshold_value("shortage_safety_pct")))
     critical_pct = Decimal(str(threshold_value("shortage_critical_pct")))
     latest = MaterialStock.objects.filter(business_date__lte=today).aggregate(day=Max("business_date"))["day"]
     if latest is None:
-        return []
+        return demand_shortages(stock_date=None, critical_pct=critical_pct)
     rows = (
         MaterialStock.objects.filter(business_date=latest, safety_quantity__gt=0)
         .values("warehouse_name", "product_code")
@@ -64,7 +66,54 @@ def shortages(*, today: date) -> list[Firing]:
                 link=admin_link(MaterialStock, row["product_code"]),
             )
         )
-    return firing
+    return firing + demand_shortages(stock_date=latest, critical_pct=critical_pct)
+
+
+def demand_shortages(*, stock_date: date | None, critical_pct: Decimal) -> list[Firing]:
+    """Per material, in one query: what open production orders still have to draw (required minus
+    issued on their material lines, never below 0 per line) above the stock of all warehouses on
+    the `stock_date` snapshot. Critical when stock covers less than `critical_pct` of it."""
+    decimal = DecimalField(max_digits=18, decimal_places=4)
+    zero = Value(Decimal(0), output_field=decimal)
+    open_orders = (
+        ProductionOrder.objects.exclude(status=CLOSED).filter(finished_quantity__lt=F("quantity")).values("code")
+    )
+    stock = (
+        MaterialStock.objects.filter(business_date=stock_date, product_code=OuterRef("product_code"))
+        .values("product_code")
+        .annotate(total=Sum("current_quantity"))
+        .values("total")
+    )
+    rows = (
+        ProductionMaterialLine.objects.filter(order_code__in=open_orders)
+        .exclude(product_code="")
+        .values("product_code")
+        .annotate(
+            name=Max("product_name"),
+            demand=Sum(Greatest(F("required_quantity") - F("issued_quantity"), zero), output_field=decimal),
+            stock=Coalesce(Subquery(stock, output_field=decimal), zero),
+            orders=Count("order_code", distinct=True),
+        )
+        .filter(demand__gt=F("stock"))
+        .order_by("product_code")
+    )
+    return [
+        Firing(
+            key=f"demand:{row['product_code']}",
+            title=_("%(code)s %(name)s 生产需求 %(demand)s 超过现存 %(stock)s（%(orders)s 张生产订单）")
+            % {
+                "code": row["product_code"],
+                "name": row["name"],
+                "demand": quantity(row["demand"]),
+                "stock": quantity(row["stock"]),
+                "orders": row["orders"],
+            },
+            labels={"material": row["product_code"], **({"date": stock_date} if stock_date else {})},
+            severity=Severity.CRITICAL if row["stock"] * 100 < row["demand"] * critical_pct else Severity.WARNING,
+            link=admin_link(ProductionMaterialLine, row["product_code"]),
+        )
+        for row in rows
+    ]
 
 
 def kit_shortfalls(*, today: date) -> list[Firing]:
