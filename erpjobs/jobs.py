@@ -13,7 +13,7 @@ from django.utils import timezone
 from alerts.alerting.lifecycle import evaluate_rule
 from alerts.alerting.messages import in_site_language
 from alerts.registry import job
-from erpjobs import conditions, reports
+from erpjobs import conditions, kit_rates, reports
 
 
 @in_site_language
@@ -55,11 +55,19 @@ def generate_shortage_alerts(now: datetime | None = None) -> dict:
         "sync_purchaseorder",
         "sync_purchasearrival",
     ],
-    writes=["alerts_alert"],
-    description="几天内开工的生产订单，用料未被库存与在途采购完全覆盖的，按齐套率预警",
+    writes=["alerts_alert", "erpjobs_kitrate"],
+    description="几天内开工的生产订单，用料未被库存与在途采购完全覆盖的，按齐套率预警；每张订单当天的齐套率另存一行",
 )
+@in_site_language
 def daily_kit_check(now: datetime | None = None) -> dict:
-    return _evaluate("daily_kit_check", conditions.kit_shortfalls, now)
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    kits = conditions.order_kits(today=today)
+    stored = kit_rates.record_kit_rates(today=today, kits=kits, now=now)
+    return {
+        **_evaluate("daily_kit_check", lambda today: conditions.kit_shortfalls(today=today, kits=kits), now),
+        "kit_rates_stored": stored,
+    }
 
 
 @job(

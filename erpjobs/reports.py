@@ -4,6 +4,7 @@ grouped WeCom markdown message through the outbox (exactly once per kind and day
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -11,8 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alerts import outbox
+from alerts.alerting.thresholds import threshold_value
 from alerts.models import Channel
-from erpjobs import conditions
+from erpjobs import conditions, kit_rates
 from erpjobs.models import DailyReport
 
 LISTED = 15  # lines per section in the message; the stored content keeps them all
@@ -32,18 +34,46 @@ def generate_shortage_daily_report(*, now: datetime | None = None) -> DailyRepor
     now = now or timezone.now()
     today = timezone.localdate(now)
     shortages = [{"key": f.key, "title": f.title, "severity": f.severity} for f in conditions.shortages(today=today)]
+    wanted_rate = Decimal(str(threshold_value("kit_rate_pct")))
+    rates = kit_rates.kit_rates_of(today, now=now)
     unkitted = [
-        {"key": f.key, "title": f.title, "severity": f.severity} for f in conditions.kit_shortfalls(today=today)
+        {
+            "key": row.order_code,
+            "title": _("生产订单 %(code)s %(name)s 将于 %(start)s 开工，齐套率 %(rate)s%%")
+            % {"code": row.order_code, "name": row.product_name, "start": row.start_date, "rate": row.rate},
+            "rate": str(row.rate),
+            "start_date": row.start_date.isoformat(),
+            "missing": row.missing,
+        }
+        for row in rates
+        if row.rate < wanted_rate
     ]
+    kitting = {
+        "orders": len(rates),
+        "kitted": sum(1 for row in rates if row.rate >= wanted_rate),
+        "average_rate": str((sum(row.rate for row in rates) / len(rates)).quantize(Decimal("0.1"))) if rates else None,
+    }
     title = _("缺料日报 %(date)s") % {"date": today.isoformat()}
-    markdown = "\n".join([f"## {title}", *_section(_("缺料物料"), shortages), *_section(_("未齐套生产订单"), unkitted)])
+    kitting_line = _("近期开工订单 %(orders)s 张，已齐套 %(kitted)s 张，平均齐套率 %(rate)s%%") % {
+        "orders": kitting["orders"],
+        "kitted": kitting["kitted"],
+        "rate": kitting["average_rate"] or "-",
+    }
+    markdown = "\n".join(
+        [
+            f"## {title}",
+            *_section(_("缺料物料"), shortages),
+            *_section(_("未齐套生产订单"), unkitted),
+            kitting_line,
+        ]
+    )
     robot = settings.ALERT_DEFAULT_ROBOT_KEY
     with transaction.atomic():
         report, _created = DailyReport.objects.update_or_create(
             kind=DailyReport.Kind.SHORTAGE,
             report_date=today,
             defaults={
-                "content": {"shortages": shortages, "unkitted": unkitted},
+                "content": {"shortages": shortages, "unkitted": unkitted, "kitting": kitting},
                 "markdown": markdown,
                 "generated_at": now,
                 "send_error": "" if robot else _("未配置企业微信机器人（ALERT_DEFAULT_ROBOT_KEY）"),

@@ -4,6 +4,7 @@ to start, late purchase deliveries, purchases bought to another specification.""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -116,15 +117,29 @@ def demand_shortages(*, stock_date: date | None, critical_pct: Decimal) -> list[
     ]
 
 
-def kit_shortfalls(*, today: date) -> list[Firing]:
-    """Production orders starting within `kit_days_ahead` days whose material lines are not all
-    covered by stock plus open purchases arriving by then: the kit rate (share of lines covered)
-    below `kit_rate_pct`. Each order is compared with all of the stock (no allocation between
-    orders competing for it). Critical when the order starts within `kit_critical_days`."""
-    days_ahead = int(threshold_value("kit_days_ahead"))
-    wanted_rate = Decimal(str(threshold_value("kit_rate_pct")))
-    critical_days = int(threshold_value("kit_critical_days"))
-    until = today + timedelta(days=days_ahead)
+@dataclass(frozen=True)
+class OrderKit:
+    """How far one production order about to start is kitted: its lines covered by stock plus open
+    purchases arriving by the end of the window, and what the others lack."""
+
+    order_code: str
+    product_name: str
+    start_date: date
+    business_date: date
+    lines: int
+    covered: int
+    missing: tuple[str, ...]
+
+    @property
+    def rate(self) -> Decimal:
+        return Decimal(self.covered) * 100 / self.lines
+
+
+def order_kits(*, today: date) -> list[OrderKit]:
+    """Every unfinished, unclosed production order starting within `kit_days_ahead` days that has
+    material lines, with its kit rate (share of lines covered). Each order is compared with all
+    of the stock (no allocation between orders competing for it). Four queries, whatever the rows."""
+    until = today + timedelta(days=int(threshold_value("kit_days_ahead")))
     orders = (
         ProductionOrder.objects.filter(start_date__gte=today, start_date__lte=until)
         .exclude(status=CLOSED)
@@ -143,7 +158,7 @@ def kit_shortfalls(*, today: date) -> list[Firing]:
     headers = {row["code"]: row for row in orders.values("code", "product_name", "start_date", "business_date")}
     stock = latest_stock_by_material(today)
     purchases = open_purchases_by_material(until)
-    firing = []
+    kits = []
     for order_code, order_lines in sorted(by_order.items()):
         order = headers[order_code]
         missing = []
@@ -154,19 +169,39 @@ def kit_shortfalls(*, today: date) -> list[Firing]:
                 missing.append(
                     _("%(name)s 缺 %(short)s") % {"name": line["product_name"], "short": quantity(need - available)}
                 )
-        rate = Decimal(len(order_lines) - len(missing)) * 100 / len(order_lines)
-        if rate >= wanted_rate:
+        kits.append(
+            OrderKit(
+                order_code=order_code,
+                product_name=order["product_name"],
+                start_date=order["start_date"],
+                business_date=order["business_date"],
+                lines=len(order_lines),
+                covered=len(order_lines) - len(missing),
+                missing=tuple(missing),
+            )
+        )
+    return kits
+
+
+def kit_shortfalls(*, today: date, kits: list[OrderKit] | None = None) -> list[Firing]:
+    """The orders of `order_kits` (or the `kits` given) whose kit rate is below `kit_rate_pct`;
+    critical when the order starts within `kit_critical_days`."""
+    wanted_rate = Decimal(str(threshold_value("kit_rate_pct")))
+    critical_days = int(threshold_value("kit_critical_days"))
+    firing = []
+    for kit in order_kits(today=today) if kits is None else kits:
+        if kit.rate >= wanted_rate:
             continue
-        days_to_start = (order["start_date"] - today).days
+        days_to_start = (kit.start_date - today).days
         firing.append(
             Firing(
-                key=order_code,
+                key=kit.order_code,
                 title=_("生产订单 %(code)s %(name)s 将于 %(start)s 开工，齐套率 %(rate).0f%%")
-                % {"code": order_code, "name": order["product_name"], "start": order["start_date"], "rate": rate},
-                detail="；".join(missing),
-                labels={"kit_rate": f"{rate:.0f}", "date": order["business_date"]},
+                % {"code": kit.order_code, "name": kit.product_name, "start": kit.start_date, "rate": kit.rate},
+                detail="；".join(kit.missing),
+                labels={"kit_rate": f"{kit.rate:.0f}", "date": kit.business_date},
                 severity=Severity.CRITICAL if days_to_start <= critical_days else Severity.WARNING,
-                link=admin_link(ProductionMaterialLine, order_code),
+                link=admin_link(ProductionMaterialLine, kit.order_code),
             )
         )
     return firing
