@@ -213,3 +213,27 @@ def generate_shortage_daily_report(now: datetime | None = None) -> dict:
         "notification_id": report.notification_id,
         "send_error": report.send_error,
     }
+
+
+@job(
+    id="generate_production_daily_reports",
+    name="生产日报自动生成",
+    cron="0 5 * * *",
+    category="汇总",
+    reads=["sync_productionorder", "sync_workreport"],
+    writes=["erpjobs_dailyreport", "alerts_notification"],
+    description="昨天的生产情况：按产品的计划与完工数量、完成率、当日报工，以及延期未完工的生产订单；"
+    "保存为日报，并以一条企业微信消息发送（同一天只发一次）",
+)
+@in_site_language
+def generate_production_daily_reports(now: datetime | None = None) -> dict:
+    report = reports.generate_production_daily_report(now=now)
+    return {
+        "report_id": report.pk,
+        "report_date": report.report_date.isoformat(),
+        "products": len(report.content["products"]),
+        "late_orders": len(report.content["late_orders"]),
+        "completion_rate": report.content["totals"]["rate"],
+        "notification_id": report.notification_id,
+        "send_error": report.send_error,
+    }

@@ -7,10 +7,13 @@ from django.utils.translation import gettext_lazy as _
 class DailyReport(models.Model):
     class Kind(models.TextChoices):
         SHORTAGE = "shortage", _("缺料日报")
+        PRODUCTION = "production", _("生产日报")
 
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
     report_date = models.DateField(_("日期"))
-    # {"shortages": [{"key", "title", "severity"}…], "unkitted": […]}: what the message listed.
+    # What the message listed, by kind. Shortage: {"shortages": [{"key", "title", "severity"}…],
+    # "unkitted": […], "kitting": {…}}; production: {"products": […], "late_orders": […],
+    # "totals": {…}} (erpjobs.selectors.production_of_day). `report_date` is the day reported on.
     content = models.JSONField(_("内容"), default=dict)
     markdown = models.TextField(_("消息正文"), blank=True)
     generated_at = models.DateTimeField(_("生成时间"))

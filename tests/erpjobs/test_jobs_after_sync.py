@@ -17,8 +17,7 @@ pytestmark = pytest.mark.django_db
 
 DAY = date(2026, 3, 9)
 NOW = datetime(2026, 4, 20, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-# The ERP jobs reading synced documents (the 13 of issue 13 but the production report, which
-# reads the same tables as the shortage report: both are listed).
+# The 13 ERP jobs of issue 13: all read synced documents.
 ERP_JOBS = {
     "generate_shortage_alerts",
     "daily_kit_check",
@@ -32,6 +31,7 @@ ERP_JOBS = {
     "sales_reminder_scan",
     "daily_spec_match_check",
     "generate_shortage_daily_report",
+    "generate_production_daily_reports",
 }
 
 
