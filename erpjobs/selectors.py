@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from erpjobs.conditions.documents import CLOSED, quantity
+from erpjobs.models import DailyReport
 from sync.models import ProductionOrder, WorkReport
 
 DECIMAL = DecimalField(max_digits=18, decimal_places=4)
@@ -109,4 +110,70 @@ def production_of_day(day: date) -> dict:
             "reported": quantity(reported_total),
             "late_orders": len(late_orders),
         },
+    }
+
+
+# --- The reports page --------------------------------------------------------------------------
+
+CHART_WIDTH, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM = 600, 180, 16, 24
+
+
+def recent_reports(*, days: int, today: date) -> list[DailyReport]:
+    """The stored reports of the last `days` days, newest first (one query)."""
+    return list(
+        DailyReport.objects.filter(report_date__gt=today - timedelta(days=days))
+        .select_related("notification")
+        .order_by("-report_date", "kind")
+    )
+
+
+def _bars(points: list[tuple[date, float | None]], *, ceiling: float, part: int = 0, parts: int = 1) -> list[dict]:
+    """Bars of an inline SVG chart (coordinates in the chart's viewBox), oldest on the left; with
+    `parts` series side by side in each day's slot, this is series `part`."""
+    if not points:
+        return []
+    slot = CHART_WIDTH / len(points)
+    bar = slot * 0.7 / parts
+    usable = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    bars = []
+    for index, (day, value) in enumerate(points):
+        height = 0.0 if value is None else usable * min(value, ceiling) / ceiling if ceiling else 0.0
+        bars.append(
+            {
+                "x": round(index * slot + slot * 0.15 + part * bar, 1),
+                "width": round(bar, 1),
+                "y": round(CHART_TOP + usable - height, 1),
+                "height": round(height, 1),
+                "label_x": round(index * slot + slot / 2, 1),
+                "day": day,
+                "value": value,
+            }
+        )
+    return bars
+
+
+def report_charts(reports: list[DailyReport]) -> dict:
+    """What the page draws: production completion (%) per reported day, and the shortage trend
+    (materials short, orders not kitted) per day, from the stored reports' content."""
+    production = sorted(
+        (report.report_date, report.content.get("totals", {}).get("rate"))
+        for report in reports
+        if report.kind == DailyReport.Kind.PRODUCTION
+    )
+    shortage = sorted(
+        (report.report_date, len(report.content.get("shortages", [])), len(report.content.get("unkitted", [])))
+        for report in reports
+        if report.kind == DailyReport.Kind.SHORTAGE
+    )
+    completion = [(day, float(rate) if rate is not None else None) for day, rate in production]
+    most = max((max(short, unkitted) for _day, short, unkitted in shortage), default=0)
+    ceiling = max(most, 1)
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "baseline": CHART_HEIGHT - CHART_BOTTOM,
+        "completion": _bars(completion, ceiling=100.0),
+        "shortages": _bars([(day, float(short)) for day, short, _u in shortage], ceiling=ceiling, parts=2),
+        "unkitted": _bars([(day, float(unkitted)) for day, _s, unkitted in shortage], ceiling=ceiling, part=1, parts=2),
+        "shortage_ceiling": ceiling,
     }
