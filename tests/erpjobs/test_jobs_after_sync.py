@@ -132,3 +132,14 @@ def test_a_rolled_back_caller_queues_and_enqueues_nothing(django_capture_on_comm
             pass
 
     assert callbacks == [] and not JobRun.objects.exists()
+
+
+def test_the_database_admits_one_queued_after_sync_run_per_job():
+    from django.db import IntegrityError, transaction
+
+    JobRun.objects.create(job_id="daily_kit_check", trigger=JobRun.Trigger.AFTER_SYNC)
+    JobRun.objects.create(job_id="daily_kit_check", trigger=JobRun.Trigger.MANUAL)  # other triggers may queue
+    with pytest.raises(IntegrityError), transaction.atomic():
+        JobRun.objects.create(job_id="daily_kit_check", trigger=JobRun.Trigger.AFTER_SYNC)
+    JobRun.objects.filter(trigger=JobRun.Trigger.AFTER_SYNC).update(status="success")
+    JobRun.objects.create(job_id="daily_kit_check", trigger=JobRun.Trigger.AFTER_SYNC)  # once it has run
