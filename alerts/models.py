@@ -76,6 +76,8 @@ class JobRun(models.Model):
         SCHEDULE = "schedule", _("定时")
         MANUAL = "manual", _("手动")
         RETRY = "retry", _("重试")
+        # Queued because data a job reads was refreshed (a sync ended): `alerts.dependents`.
+        AFTER_SYNC = "after_sync", _("同步后")
 
     FINISHED = (Status.SUCCESS, Status.FAILED, Status.TIMEOUT, Status.SKIPPED)
 
@@ -122,6 +124,12 @@ class JobRun(models.Model):
             # The overlap policy lives in the database: at most one running run per job, on every
             # host. A second claim fails with IntegrityError and is recorded as skipped.
             models.UniqueConstraint(fields=["job_id"], condition=Q(status="running"), name="alerts_one_running_run"),
+            # Two syncs ending at once queue one after-sync run of a job, not two.
+            models.UniqueConstraint(
+                fields=["job_id"],
+                condition=Q(status="queued", trigger="after_sync"),
+                name="alerts_one_queued_after_sync_run",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["queued", "running", "success", "failed", "timeout", "skipped"]),
                 name="alerts_run_status_valid",

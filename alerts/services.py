@@ -3,11 +3,13 @@
 - `alerts.schedules`: registration of the registry into django-q2 schedules, runtime edits;
 - `alerts.manual_runs`: who may start a run by hand, triggering and retrying;
 - `alerts.runs`: running a job under the overlap policy, closing overdue runs, retention;
-- `alerts.run_stats`: the cumulative per-job counters behind the metrics.
+- `alerts.run_stats`: the cumulative per-job counters behind the metrics;
+- `alerts.dependents`: the jobs queued after a sync refreshed the tables they read.
 
 This module keeps the names other apps, commands and tests import from `alerts.services`.
 """
 
+from alerts.dependents import jobs_reading, run_jobs_reading
 from alerts.manual_runs import RUN_PERMISSION, RunNotAllowed, may_start_runs, retry_run, run_job_here, trigger_job
 from alerts.runs import (
     KILL_GRACE_S,
@@ -41,10 +43,12 @@ __all__ = [
     "execute_job",
     "expire_overdue_runs",
     "hard_timeout_s",
+    "jobs_reading",
     "may_start_runs",
     "next_fire_time",
     "retry_run",
     "run_job_here",
+    "run_jobs_reading",
     "scheduled_job",
     "sync_schedules",
     "trigger_job",

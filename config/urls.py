@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("sync.urls")),
     path("", include("projects.urls")),
     path("", include("alerts.urls")),
+    path("", include("erpjobs.urls")),
 ]
 
 handler400 = "config.views.bad_request"

@@ -13,7 +13,7 @@ from django.utils import timezone
 from alerts.alerting.lifecycle import evaluate_rule
 from alerts.alerting.messages import in_site_language
 from alerts.registry import job
-from erpjobs import conditions, reports
+from erpjobs import conditions, kit_rates, reports
 
 
 @in_site_language
@@ -34,9 +34,10 @@ def _evaluate(rule: str, query, now: datetime | None) -> dict:
     name="缺料预警生成",
     cron="0 7 * * *",
     category="预警",
-    reads=["sync_materialstock"],
+    reads=["sync_materialstock", "sync_productionorder", "sync_productionmaterialline"],
     writes=["alerts_alert"],
-    description="最新库存快照中，现存量低于安全库存的物料（按仓库）产生缺料预警；到货补足后自动恢复",
+    description="最新库存快照中，现存量低于安全库存的物料（按仓库），或未完工生产订单的未领用料需求超过现存量的物料，"
+    "产生缺料预警；到货补足或领料后自动恢复",
 )
 def generate_shortage_alerts(now: datetime | None = None) -> dict:
     return _evaluate("generate_shortage_alerts", conditions.shortages, now)
@@ -54,11 +55,19 @@ def generate_shortage_alerts(now: datetime | None = None) -> dict:
         "sync_purchaseorder",
         "sync_purchasearrival",
     ],
-    writes=["alerts_alert"],
-    description="几天内开工的生产订单，用料未被库存与在途采购完全覆盖的，按齐套率预警",
+    writes=["alerts_alert", "erpjobs_kitrate"],
+    description="几天内开工的生产订单，用料未被库存与在途采购完全覆盖的，按齐套率预警；每张订单当天的齐套率另存一行",
 )
+@in_site_language
 def daily_kit_check(now: datetime | None = None) -> dict:
-    return _evaluate("daily_kit_check", conditions.kit_shortfalls, now)
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    kits = conditions.order_kits(today=today)
+    stored = kit_rates.record_kit_rates(today=today, kits=kits, now=now)
+    return {
+        **_evaluate("daily_kit_check", lambda today: conditions.kit_shortfalls(today=today, kits=kits), now),
+        "kit_rates_stored": stored,
+    }
 
 
 @job(
@@ -201,6 +210,30 @@ def generate_shortage_daily_report(now: datetime | None = None) -> dict:
         "report_id": report.pk,
         "shortages": len(report.content["shortages"]),
         "unkitted": len(report.content["unkitted"]),
+        "notification_id": report.notification_id,
+        "send_error": report.send_error,
+    }
+
+
+@job(
+    id="generate_production_daily_reports",
+    name="生产日报自动生成",
+    cron="0 5 * * *",
+    category="汇总",
+    reads=["sync_productionorder", "sync_workreport"],
+    writes=["erpjobs_dailyreport", "alerts_notification"],
+    description="昨天的生产情况：按产品的计划与完工数量、完成率、当日报工，以及延期未完工的生产订单；"
+    "保存为日报，并以一条企业微信消息发送（同一天只发一次）",
+)
+@in_site_language
+def generate_production_daily_reports(now: datetime | None = None) -> dict:
+    report = reports.generate_production_daily_report(now=now)
+    return {
+        "report_id": report.pk,
+        "report_date": report.report_date.isoformat(),
+        "products": len(report.content["products"]),
+        "late_orders": len(report.content["late_orders"]),
+        "completion_rate": report.content["totals"]["rate"],
         "notification_id": report.notification_id,
         "send_error": report.send_error,
     }

@@ -20,8 +20,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alerts import services as alert_services
 from projects import cache
-from projects.models import Project, ProjectSyncConfig, ProjectSyncRun, SyncCursor, SyncRunStatus
+from projects.models import Project, ProjectSyncConfig, ProjectSyncRun, SyncCursor, SyncRunStatus, Timesheet
 from projects.remote import ProjectNotFound, RemoteError, get_remote
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,13 @@ def sync_projects(*, mode: str | None = None, now: datetime | None = None) -> Pr
         ),
     )
     run.refresh_from_db()
+    if run.created or run.updated or run.deleted:
+        # The jobs reading the cache follow its changes now, not at their next scheduled time.
+        alert_services.run_jobs_reading(
+            [model._meta.db_table for model in (Project, Timesheet, *(part[0] for part in cache.PARTS.values()))],
+            reason=f"project sync run #{run.pk}",
+            now=now,
+        )
     logger.info(
         "project sync finished",
         extra={"run_id": run.pk, "mode": run.mode, "status": run.status, "updated": run.updated, "failed": run.failed},

@@ -7,7 +7,14 @@ which are assumed) is declared in `sync/documents.py` and `yonyou/client.py`.
 """
 
 from erpjobs.conditions.customers import overdue_receivables, sales_reminders
-from erpjobs.conditions.materials import kit_shortfalls, late_deliveries, shortages, specification_mismatches
+from erpjobs.conditions.materials import (
+    OrderKit,
+    kit_shortfalls,
+    late_deliveries,
+    order_kits,
+    shortages,
+    specification_mismatches,
+)
 from erpjobs.conditions.shop_floor import (
     maintenance_due,
     outsourcing_due,
@@ -17,9 +24,11 @@ from erpjobs.conditions.shop_floor import (
 )
 
 __all__ = [
+    "OrderKit",
     "kit_shortfalls",
     "late_deliveries",
     "maintenance_due",
+    "order_kits",
     "outsourcing_due",
     "overdue_engineering_changes",
     "overdue_receivables",

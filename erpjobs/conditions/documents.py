@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
+from urllib.parse import urlencode
 
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.urls import reverse
+from django.urls import get_urlconf, reverse
 
 from alerts.alerting.messages import absolute_url
 from sync.models import (
@@ -25,9 +27,18 @@ def quantity(value: Decimal) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
+@lru_cache(maxsize=64)
+def _changelist_path(label: str, urlconf: str | None) -> str:
+    # Reversed once per model and URLconf: a first run links thousands of alerts, and reverse()
+    # per alert was a tenth of check_delivery_delay's first run.
+    return reverse(f"admin:{label}_changelist", urlconf=urlconf)
+
+
 def admin_link(model, code: str) -> str:
+    """The admin list of `model` searched for `code` (quoted: codes may hold & # or spaces)."""
     meta = model._meta
-    return absolute_url(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist") + f"?q={code}")
+    path = _changelist_path(f"{meta.app_label}_{meta.model_name}", get_urlconf())
+    return absolute_url(f"{path}?{urlencode({'q': code})}")
 
 
 def arrived_quantity():

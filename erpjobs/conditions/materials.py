@@ -4,10 +4,12 @@ to start, late purchase deliveries, purchases bought to another specification.""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Max, Sum
+from django.db.models import Count, DecimalField, F, Max, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext as _
 
 from alerts.alerting.lifecycle import Firing
@@ -31,12 +33,13 @@ from sync.models import (
 
 def shortages(*, today: date) -> list[Firing]:
     """Per warehouse and material, on the latest stock snapshot: stock below its safety stock
-    (`shortage_safety_pct` of it); critical below `shortage_critical_pct`."""
+    (`shortage_safety_pct` of it); critical below `shortage_critical_pct`. Per material (all
+    warehouses): open production demand above stock (`demand_shortages`)."""
     warn_pct = Decimal(str(threshold_value("shortage_safety_pct")))
     critical_pct = Decimal(str(threshold_value("shortage_critical_pct")))
     latest = MaterialStock.objects.filter(business_date__lte=today).aggregate(day=Max("business_date"))["day"]
     if latest is None:
-        return []
+        return demand_shortages(stock_date=None, critical_pct=critical_pct)
     rows = (
         MaterialStock.objects.filter(business_date=latest, safety_quantity__gt=0)
         .values("warehouse_name", "product_code")
@@ -64,18 +67,79 @@ def shortages(*, today: date) -> list[Firing]:
                 link=admin_link(MaterialStock, row["product_code"]),
             )
         )
-    return firing
+    return firing + demand_shortages(stock_date=latest, critical_pct=critical_pct)
 
 
-def kit_shortfalls(*, today: date) -> list[Firing]:
-    """Production orders starting within `kit_days_ahead` days whose material lines are not all
-    covered by stock plus open purchases arriving by then: the kit rate (share of lines covered)
-    below `kit_rate_pct`. Each order is compared with all of the stock (no allocation between
-    orders competing for it). Critical when the order starts within `kit_critical_days`."""
-    days_ahead = int(threshold_value("kit_days_ahead"))
-    wanted_rate = Decimal(str(threshold_value("kit_rate_pct")))
-    critical_days = int(threshold_value("kit_critical_days"))
-    until = today + timedelta(days=days_ahead)
+def demand_shortages(*, stock_date: date | None, critical_pct: Decimal) -> list[Firing]:
+    """Per material, in one query: what open production orders still have to draw (required minus
+    issued on their material lines, never below 0 per line) above the stock of all warehouses on
+    the `stock_date` snapshot. Critical when stock covers less than `critical_pct` of it."""
+    decimal = DecimalField(max_digits=18, decimal_places=4)
+    zero = Value(Decimal(0), output_field=decimal)
+    open_orders = (
+        ProductionOrder.objects.exclude(status=CLOSED).filter(finished_quantity__lt=F("quantity")).values("code")
+    )
+    stock = (
+        MaterialStock.objects.filter(business_date=stock_date, product_code=OuterRef("product_code"))
+        .values("product_code")
+        .annotate(total=Sum("current_quantity"))
+        .values("total")
+    )
+    rows = (
+        ProductionMaterialLine.objects.filter(order_code__in=open_orders)
+        .exclude(product_code="")
+        .values("product_code")
+        .annotate(
+            name=Max("product_name"),
+            demand=Sum(Greatest(F("required_quantity") - F("issued_quantity"), zero), output_field=decimal),
+            stock=Coalesce(Subquery(stock, output_field=decimal), zero),
+            orders=Count("order_code", distinct=True),
+        )
+        .filter(demand__gt=F("stock"))
+        .order_by("product_code")
+    )
+    return [
+        Firing(
+            key=f"demand:{row['product_code']}",
+            title=_("%(code)s %(name)s 生产需求 %(demand)s 超过现存 %(stock)s（%(orders)s 张生产订单）")
+            % {
+                "code": row["product_code"],
+                "name": row["name"],
+                "demand": quantity(row["demand"]),
+                "stock": quantity(row["stock"]),
+                "orders": row["orders"],
+            },
+            labels={"material": row["product_code"], **({"date": stock_date} if stock_date else {})},
+            severity=Severity.CRITICAL if row["stock"] * 100 < row["demand"] * critical_pct else Severity.WARNING,
+            link=admin_link(ProductionMaterialLine, row["product_code"]),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class OrderKit:
+    """How far one production order about to start is kitted: its lines covered by stock plus open
+    purchases arriving by the end of the window, and what the others lack."""
+
+    order_code: str
+    product_name: str
+    start_date: date
+    business_date: date
+    lines: int
+    covered: int
+    missing: tuple[str, ...]
+
+    @property
+    def rate(self) -> Decimal:
+        return Decimal(self.covered) * 100 / self.lines
+
+
+def order_kits(*, today: date) -> list[OrderKit]:
+    """Every unfinished, unclosed production order starting within `kit_days_ahead` days that has
+    material lines, with its kit rate (share of lines covered). Each order is compared with all
+    of the stock (no allocation between orders competing for it). Four queries, whatever the rows."""
+    until = today + timedelta(days=int(threshold_value("kit_days_ahead")))
     orders = (
         ProductionOrder.objects.filter(start_date__gte=today, start_date__lte=until)
         .exclude(status=CLOSED)
@@ -94,7 +158,7 @@ def kit_shortfalls(*, today: date) -> list[Firing]:
     headers = {row["code"]: row for row in orders.values("code", "product_name", "start_date", "business_date")}
     stock = latest_stock_by_material(today)
     purchases = open_purchases_by_material(until)
-    firing = []
+    kits = []
     for order_code, order_lines in sorted(by_order.items()):
         order = headers[order_code]
         missing = []
@@ -105,19 +169,39 @@ def kit_shortfalls(*, today: date) -> list[Firing]:
                 missing.append(
                     _("%(name)s 缺 %(short)s") % {"name": line["product_name"], "short": quantity(need - available)}
                 )
-        rate = Decimal(len(order_lines) - len(missing)) * 100 / len(order_lines)
-        if rate >= wanted_rate:
+        kits.append(
+            OrderKit(
+                order_code=order_code,
+                product_name=order["product_name"],
+                start_date=order["start_date"],
+                business_date=order["business_date"],
+                lines=len(order_lines),
+                covered=len(order_lines) - len(missing),
+                missing=tuple(missing),
+            )
+        )
+    return kits
+
+
+def kit_shortfalls(*, today: date, kits: list[OrderKit] | None = None) -> list[Firing]:
+    """The orders of `order_kits` (or the `kits` given) whose kit rate is below `kit_rate_pct`;
+    critical when the order starts within `kit_critical_days`."""
+    wanted_rate = Decimal(str(threshold_value("kit_rate_pct")))
+    critical_days = int(threshold_value("kit_critical_days"))
+    firing = []
+    for kit in order_kits(today=today) if kits is None else kits:
+        if kit.rate >= wanted_rate:
             continue
-        days_to_start = (order["start_date"] - today).days
+        days_to_start = (kit.start_date - today).days
         firing.append(
             Firing(
-                key=order_code,
+                key=kit.order_code,
                 title=_("生产订单 %(code)s %(name)s 将于 %(start)s 开工，齐套率 %(rate).0f%%")
-                % {"code": order_code, "name": order["product_name"], "start": order["start_date"], "rate": rate},
-                detail="；".join(missing),
-                labels={"kit_rate": f"{rate:.0f}", "date": order["business_date"]},
+                % {"code": kit.order_code, "name": kit.product_name, "start": kit.start_date, "rate": kit.rate},
+                detail="；".join(kit.missing),
+                labels={"kit_rate": f"{kit.rate:.0f}", "date": kit.business_date},
                 severity=Severity.CRITICAL if days_to_start <= critical_days else Severity.WARNING,
-                link=admin_link(ProductionMaterialLine, order_code),
+                link=admin_link(ProductionMaterialLine, kit.order_code),
             )
         )
     return firing

@@ -17,6 +17,8 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alerts.services import run_jobs_reading
+from sync.documents import DOCUMENT_SPECS
 from sync.models import (
     ACTIVE_BATCH_STATUSES,
     UNFINISHED_DAY_STATUSES,
@@ -373,6 +375,14 @@ def _finish_batch(batch_id: int, token: str, *, cancelled: bool = False) -> None
             error_message=error,
         ):
             return
+        if status == BatchStatus.SUCCESS and batch.success_days:
+            # Every declared type of each day was refreshed: the jobs reading them run now, not
+            # at their next scheduled time (queued with this commit).
+            run_jobs_reading(
+                [spec.model._meta.db_table for spec in DOCUMENT_SPECS],
+                reason=f"sync batch #{batch_id} ({batch.start_date}..{batch.end_date}) success",
+                now=now,
+            )
     logger.info("sync batch finished", extra={"batch_id": batch_id, "status": status})
 
 

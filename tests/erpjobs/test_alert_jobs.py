@@ -95,6 +95,72 @@ def test_shortage_persisting_over_two_runs_is_one_alert_and_the_threshold_is_rea
     assert _open("generate_shortage_alerts") == {}
 
 
+def test_open_production_demand_above_stock_fires_per_material_and_resolves_when_issued():
+    _stock("ST1", "一号仓", "M-3001", 30, safety=0)  # no safety stock: only the demand counts
+    _stock("ST2", "二号仓", "M-3001", 20, safety=0)  # 50 in stock over both warehouses
+    _stock("ST3", "一号仓", "M-3002", 40, safety=0)
+    _stock("ST4", "一号仓", "M-3003", 5, safety=0)
+    _mo("MO-1", TODAY + timedelta(days=2), TODAY + timedelta(days=9))
+    _mo("MO-2", TODAY + timedelta(days=20), TODAY + timedelta(days=30))
+    _mo("MO-DONE", TODAY - timedelta(days=9), TODAY - timedelta(days=2), done=100)  # finished: no demand
+    _mo("MO-CLOSED", TODAY - timedelta(days=9), TODAY + timedelta(days=2), status=2)  # closed: no demand
+    _line("MO-1", 1, "M-3001", 40, issued=10)  # 30 still to draw
+    _line("MO-2", 1, "M-3001", 25)  # + 25 = 55 > 50 in stock: fires (stock covers 91 %: warning)
+    _line("MO-1", 2, "M-3002", 40)  # 40 = 40 in stock: near miss
+    _line("MO-2", 2, "M-3002", 10, issued=15)  # over-issued: counts 0, not -5
+    _line("MO-1", 3, "M-3003", 12)  # 12 > 5: stock covers 42 %, below 50 %: critical
+    _line("MO-DONE", 1, "M-3002", 500)
+    _line("MO-CLOSED", 1, "M-3002", 500)
+
+    jobs.generate_shortage_alerts(now=NOW)
+
+    alerts = _open("generate_shortage_alerts")
+    assert set(alerts) == {"demand:M-3001", "demand:M-3003"}
+    assert (alerts["demand:M-3001"].severity, alerts["demand:M-3003"].severity) == ("warning", "critical")
+    assert "生产需求 55 超过现存 50（2 张生产订单）" in alerts["demand:M-3001"].title
+    assert alerts["demand:M-3001"].labels == {"material": "M-3001", "date": "2026-03-09"}
+
+    # Material issued to the shop floor leaves the stock and the demand alike; MO-2 is issued in
+    # full from a new delivery: 30 to draw against 35 in stock.
+    _stock("ST5", "一号仓", "M-3001", 35, safety=0, day=TODAY)
+    _stock("ST6", "一号仓", "M-3003", 50, safety=0, day=TODAY)
+    _stock("ST7", "一号仓", "M-3002", 40, safety=0, day=TODAY)
+    ProductionMaterialLine.objects.filter(code="MO-2-1").update(issued_quantity=25)
+    summary = jobs.generate_shortage_alerts(now=NOW + timedelta(days=1))
+
+    assert _open("generate_shortage_alerts") == {}
+    assert summary["resolved"] == 2
+
+
+def test_demand_without_any_stock_snapshot_fires_without_a_date_label():
+    _mo("MO-1", TODAY + timedelta(days=2), TODAY + timedelta(days=9))
+    _line("MO-1", 1, "M-3005", 10)
+
+    jobs.generate_shortage_alerts(now=NOW)
+
+    alert = Alert.objects.get(rule="generate_shortage_alerts")
+    assert (alert.key, alert.severity, alert.labels) == ("demand:M-3005", "critical", {"material": "M-3005"})
+
+
+def test_the_shortage_query_count_does_not_grow_with_the_materials():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from erpjobs import conditions
+
+    def queries(materials: int) -> int:
+        for index in range(materials):
+            _stock(f"ST-{materials}-{index}", "一号仓", f"M-{materials}-{index}", 1)
+            _mo(f"MO-{materials}-{index}", TODAY, TODAY + timedelta(days=3))
+            _line(f"MO-{materials}-{index}", 1, f"M-{materials}-{index}", 10)
+        with CaptureQueriesContext(connection) as captured:
+            found = conditions.shortages(today=TODAY)
+        assert len(found) >= 2 * materials
+        return len(captured)
+
+    assert queries(2) == queries(20)
+
+
 # --- check_delivery_delay ---------------------------------------------------------------------
 
 

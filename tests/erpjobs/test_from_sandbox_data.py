@@ -38,7 +38,10 @@ MORNING_BEFORE = {"daily_kit_check", "daily_spec_match_check", "sales_reminder_s
 
 def test_jobs_list_with_the_seeds_names_and_times(staff_api):
     listed = {row["id"]: row for row in staff_api.get("/api/v1/scheduler/services/list").json()["services"]}
-    report = {"generate_shortage_daily_report": ("缺料日报生成", "15 5 * * *")}
+    report = {
+        "generate_shortage_daily_report": ("缺料日报生成", "15 5 * * *"),
+        "generate_production_daily_reports": ("生产日报自动生成", "0 5 * * *"),
+    }
     for job_id, (name, cron) in (SEED_JOBS | report).items():
         assert (listed[job_id]["name"], listed[job_id]["default_cron"]) == (name, cron)
 

@@ -26,13 +26,13 @@ def test_the_shortage_report_is_stored_and_sent_once_per_day(settings):
 
     report = DailyReport.objects.get()
     assert (report.kind, report.report_date) == ("shortage", TODAY)
-    assert [row["key"] for row in report.content["shortages"]] == ["一号仓:M-1001"]
+    assert [row["key"] for row in report.content["shortages"]] == ["一号仓:M-1001", "demand:M-3005"]
     assert [row["key"] for row in report.content["unkitted"]] == ["MO-SHORT"]
-    assert summary["shortages"] == 1 and summary["unkitted"] == 1
+    assert summary["shortages"] == 2 and summary["unkitted"] == 1
     notification = Notification.objects.get()
     assert again["notification_id"] == summary["notification_id"] == notification.pk
     assert (notification.channel, notification.address) == ("wecom_robot", "production-group-robot")
-    assert "**缺料物料（1）**" in notification.text and "MO-SHORT" in notification.text
+    assert "**缺料物料（2）**" in notification.text and "MO-SHORT" in notification.text
 
 
 def test_without_a_robot_the_report_is_stored_with_the_reason_it_was_not_sent(settings):
