@@ -3,8 +3,11 @@ one of them in `reads=[...]` is queued once, so its alerts and reports follow th
 of waiting for their next scheduled time.
 
 The runs are ordinary `JobRun` rows (trigger `after_sync`) run by the same task as any other, under
-the same overlap policy. A job that already has a run queued or running is not queued again: that
-run, or the job's next one, reads the fresh data.
+the same overlap policy. A job that already has a run queued is not queued again: that run reads
+the fresh data. A job that is running now may have read the data before the sync changed it, so
+its after-sync run is created but held (no task) until the running one finishes: the overlap
+policy would otherwise skip it. Whoever sees the other second releases it: the sync after its
+commit when the job is no longer running, or the finishing run after its own status is written.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def run_jobs_reading(tables: Iterable[str], *, reason: str, now: datetime | None
     job_ids = [spec.id for spec in specs]
     skipped = _disabled_job_ids(job_ids)
     skipped |= set(
-        JobRun.objects.filter(job_id__in=job_ids, status__in=(JobRun.Status.QUEUED, JobRun.Status.RUNNING))
+        JobRun.objects.filter(job_id__in=job_ids, status=JobRun.Status.QUEUED)
         .values_list("job_id", flat=True)
         .distinct()
     )
@@ -67,10 +70,38 @@ def run_jobs_reading(tables: Iterable[str], *, reason: str, now: datetime | None
                 )
         except IntegrityError:
             continue
-        transaction.on_commit(lambda run=run: _enqueue_run(run.pk, run.job_id, run.trigger))
+        transaction.on_commit(lambda run=run: _enqueue_unless_running(run))
         created.append(run)
     logger.info(
         "jobs queued after sync",
         extra={"reason": reason, "queued": [run.job_id for run in created], "not_queued": sorted(skipped)},
     )
     return created
+
+
+def _is_running(job_id: str) -> bool:
+    return JobRun.objects.filter(job_id=job_id, status=JobRun.Status.RUNNING).exists()
+
+
+def _enqueue_unless_running(run: JobRun) -> None:
+    # Checked after our row committed: a run finishing from here on sees the held row and
+    # releases it (`release_held_runs`); one that finished before is no longer running here.
+    if _is_running(run.job_id):
+        logger.info("after-sync run held until the running one ends", extra={"job_id": run.job_id, "run_id": run.pk})
+        return
+    _enqueue_run(run.pk, run.job_id, run.trigger)
+
+
+def release_held_runs(job_id: str) -> int:
+    """Enqueue the after-sync runs of `job_id` held while it was running; called once a run of the
+    job has written its final status. Enqueuing one twice is harmless: only one task claims it."""
+    if _is_running(job_id):
+        return 0
+    held = list(
+        JobRun.objects.filter(
+            job_id=job_id, trigger=JobRun.Trigger.AFTER_SYNC, status=JobRun.Status.QUEUED, task_id=""
+        ).values_list("pk", "trigger")
+    )
+    for run_id, trigger in held:
+        _enqueue_run(run_id, job_id, trigger)
+    return len(held)

@@ -109,6 +109,7 @@ def execute_job(
             error=_("运行被中止：%(error)s") % {"error": str(exc) or type(exc).__name__},
             traceback=traceback_module.format_exc(),
         )
+        _release_held_runs(job_id)
         raise
     except Exception as exc:
         duration = time.monotonic() - started
@@ -134,6 +135,7 @@ def execute_job(
             result=_json_summary(summary),
         )
     run.refresh_from_db()
+    _release_held_runs(job_id)
     logger.info(
         "job run finished",
         extra={
@@ -145,6 +147,13 @@ def execute_job(
         },
     )
     return run
+
+
+def _release_held_runs(job_id: str) -> None:
+    # A sync that ended while this job ran held its after-sync run until now (alerts.dependents).
+    from alerts.dependents import release_held_runs
+
+    release_held_runs(job_id)
 
 
 def _claim(run: JobRun) -> int | None:
@@ -252,7 +261,9 @@ def expire_overdue_runs(*, job_id: str | None = None, now: datetime | None = Non
         running, queued = running.filter(job_id=job_id), queued.filter(job_id=job_id)
     timed_out = failed = 0
     hours = int(QUEUED_RUN_EXPIRY.total_seconds() // 3600)
+    closed_jobs = set()
     for run_id, run_job_id in running.values_list("pk", "job_id"):
+        closed_jobs.add(run_job_id)
         timed_out += finish_run(
             run_id,
             job_id=run_job_id,
@@ -270,6 +281,8 @@ def expire_overdue_runs(*, job_id: str | None = None, now: datetime | None = Non
             error=_("排队超过 %(hours)s 小时仍未被工作进程领取") % {"hours": hours},
             now=now,
         )
+    for closed_job_id in closed_jobs:
+        _release_held_runs(closed_job_id)
     if timed_out or failed:
         logger.warning("overdue job runs closed", extra={"timed_out": timed_out, "failed": failed, "job_id": job_id})
     return {"timed_out": timed_out, "failed": failed}

@@ -1,6 +1,7 @@
 """Jobs triggered after a sync ends `success`: every enabled job reading the synced tables gets one
 queued run (trigger `after_sync`), enqueued on commit and run by the scheduler's task like any
-other; disabled jobs, jobs already queued or running, and failed syncs queue nothing."""
+other; disabled jobs, jobs already queued, and failed syncs queue nothing; a job running when the
+sync ends runs again after it."""
 
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -94,12 +95,11 @@ def test_the_nightly_sync_queues_the_jobs_too(sandbox, unread_broker, django_cap
     assert set(after_sync_runs()) >= ERP_JOBS
 
 
-def test_disabled_jobs_and_jobs_already_queued_or_running_are_not_queued(
+def test_disabled_jobs_and_jobs_already_queued_are_not_queued(
     sandbox, unread_broker, django_capture_on_commit_callbacks
 ):
     scheduler.sync_schedules(now=NOW)
     scheduler.update_job_schedule(job_id="check_delivery_delay", enabled=False)
-    JobRun.objects.create(job_id="run_ecn_scheduler", trigger=JobRun.Trigger.SCHEDULE, status="running")
     JobRun.objects.create(job_id="daily_kit_check", trigger=JobRun.Trigger.MANUAL, status="queued")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -107,7 +107,52 @@ def test_disabled_jobs_and_jobs_already_queued_or_running_are_not_queued(
 
     runs = after_sync_runs()
     assert "generate_shortage_alerts" in runs
-    assert not {"check_delivery_delay", "run_ecn_scheduler", "daily_kit_check"} & set(runs)
+    assert not {"check_delivery_delay", "daily_kit_check"} & set(runs)
+
+
+def test_a_job_running_when_the_sync_ends_runs_again_once_it_has_finished(
+    sandbox, unread_broker, django_capture_on_commit_callbacks
+):
+    # The running one may have read the data before the sync changed it. Queued at once, its
+    # after-sync run would be skipped by the overlap policy; it is held, then released.
+    running = JobRun.objects.create(job_id="run_ecn_scheduler", trigger=JobRun.Trigger.SCHEDULE, status="running")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_batch(services.start_date_sync(business_date=DAY).pk)
+
+    held = after_sync_runs()["run_ecn_scheduler"]
+    assert (held.status, held.task_id) == ("queued", "")
+    assert after_sync_runs()["generate_shortage_alerts"].task_id  # the others went to the queue
+
+    from alerts import runs
+
+    runs.finish_run(running.pk, job_id="run_ecn_scheduler", status=JobRun.Status.SUCCESS)
+    assert held.task_id == "" and JobRun.objects.get(pk=held.pk).task_id == ""  # finish_run alone: still held
+    # A run ending through the scheduler releases what waited behind it.
+    finished = runs.execute_job(job_id="run_ecn_scheduler", now=NOW)
+    assert finished.status == "success"
+    held.refresh_from_db()
+    assert held.status == "queued" and held.task_id
+
+
+def test_a_held_run_is_released_when_the_running_one_is_closed_as_lost(
+    unread_broker, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from alerts import runs
+
+    started = NOW - timedelta(days=1)
+    JobRun.objects.create(job_id="run_ecn_scheduler", trigger="schedule", status="running", started_at=started)
+    with django_capture_on_commit_callbacks(execute=True):
+        held = scheduler.run_jobs_reading(["sync_engineeringchange"], reason="test", now=NOW)
+    [held] = [run for run in held if run.job_id == "run_ecn_scheduler"]
+    assert JobRun.objects.get(pk=held.pk).task_id == ""
+
+    runs.expire_overdue_runs(now=NOW)
+
+    held.refresh_from_db()
+    assert held.status == "queued" and held.task_id
 
 
 def test_a_failed_batch_queues_nothing(sandbox, unread_broker, django_capture_on_commit_callbacks):
