@@ -317,6 +317,8 @@ API_THROTTLE_RATES = {
     "upload_link": envrate("UPLOAD_THROTTLE_PER_LINK", "30/min"),
     "upload_user": envrate("UPLOAD_THROTTLE_PER_USER", "60/min"),
     "upload_ip": envrate("UPLOAD_THROTTLE_PER_IP", "120/min"),
+    # The scheduler page's live cron preview: one request per pause in typing, per staff member.
+    "cron_preview": envrate("CRON_PREVIEW_THROTTLE_PER_USER", "120/min"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Yunqiao API",
