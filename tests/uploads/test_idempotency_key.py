@@ -89,8 +89,23 @@ def test_a_key_reused_for_another_document_is_refused_and_stores_nothing(client,
 
     assert response.status_code == 422, response.content
     assert response.json()["code"] == "idempotency_key_reused"
-    assert "Idempotency-Key" in response.json()["message"]
-    assert "另一张单据" in response.json()["message"]
+    assert "Idempotency-Key 已用于另一次上传" in response.json()["message"]
+    assert UploadRecord.objects.count() == 1
+    assert stored_files() == files_before
+
+
+@pytest.mark.django_db
+def test_a_key_reused_for_other_photos_is_refused_not_answered_with_the_first_ones(client, document, field_user):
+    client.force_login(field_user)
+    assert post(client, document, files=[photo("a.jpg")]).status_code == 200
+    files_before = stored_files()
+    other_photo = SimpleUploadedFile("a.jpg", jpeg_bytes(8192), "image/jpeg")
+
+    response = post(client, document, files=[other_photo])
+
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert "请刷新页面后重新上传" in response.json()["message"]
     assert UploadRecord.objects.count() == 1
     assert stored_files() == files_before
 

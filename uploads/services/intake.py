@@ -129,13 +129,20 @@ def accept_upload_once(
     return _accept(**fields, product_type=product_type, uploads=uploads, user=user, client_key=client_key)
 
 
-def _first_request_of(client_key: ClientKey, *, business_id: str, doc_number: str, doc_type: str) -> Accepted | None:
+def _first_request_of(client_key: ClientKey, *, document: dict, sha256s: list[str]) -> Accepted | None:
+    """The records the key's first request stored, if this request is the same one sent again."""
     earlier = ClientRequest.objects.filter(scope=client_key.scope, key=client_key.key).first()
     if earlier is None:
         return None
     records = list(earlier.records.order_by("pk"))
-    if any((r.business_id, r.doc_number, r.doc_type) != (business_id, doc_number, doc_type) for r in records):
-        message = _("Idempotency-Key 已用于另一张单据的上传，请为每次上传使用新的键")
+    asked = (document["business_id"], document["doc_number"], document["doc_type"])
+    same_document = all((r.business_id, r.doc_number, r.doc_type) == asked for r in records)
+    # Other photos under the same key (a no-JavaScript form sent again after Back and a new
+    # choice) must not be answered with the first photos as if they had been stored.
+    if not same_document or sorted(r.sha256 for r in records) != sorted(sha256s):
+        message = _(
+            "该 Idempotency-Key 已用于另一次上传（单据或照片不同）：请刷新页面后重新上传，或为每次上传使用新的键"
+        )
         raise IdempotencyKeyReused(message, code="idempotency_key_reused")
     return Accepted(records=records, replayed=True)
 
@@ -206,7 +213,8 @@ def _accept(
         except IntegrityError:
             # Checked after storing, not before: only the constraint decides between two repeats
             # sent at once. The files this repeat stored are removed below.
-            earlier = _first_request_of(client_key, **document) if client_key is not None else None
+            sha256s = [saved.sha256 for _upload, saved in stored]
+            earlier = _first_request_of(client_key, document=document, sha256s=sha256s) if client_key else None
             if earlier is None:
                 raise
             for _upload, saved in stored:
