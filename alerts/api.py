@@ -15,6 +15,7 @@ from alerts import prometheus, registry, selectors, services
 from alerts.models import JobRun
 from config.api import StandardPagination
 from config.permissions import IsStaffMember
+from config.throttling import CronPreviewThrottle, TokenUserThrottle
 
 
 class StaffAPIView(APIView):
@@ -197,6 +198,41 @@ class JobDetailView(StaffAPIView):
         except services.InvalidCron as exc:
             raise ValidationError({"cron": [str(exc)]}) from None
         return Response(JobSerializer(selectors.job_detail(job_id)).data)
+
+
+class CronPreviewView(StaffAPIView):
+    """GET /api/v1/scheduler/cron-preview?cron=… — what the scheduler page shows as staff type."""
+
+    throttle_classes = [TokenUserThrottle, CronPreviewThrottle]
+
+    @extend_schema(
+        summary="cron 表达式的含义与接下来的运行时间",
+        description="Checked by the same rule as saving it; nothing is saved. Throttled per user.",
+        parameters=[OpenApiParameter("cron", str, required=True, description="five-field cron, e.g. `*/5 * * * *`")],
+        responses=inline_serializer(
+            "CronPreview",
+            {
+                "cron": serializers.CharField(),
+                "words": serializers.CharField(),
+                "next_runs": serializers.ListField(child=serializers.DateTimeField()),
+            },
+        ),
+    )
+    def get(self, request):
+        cron = request.query_params.get("cron")
+        if cron is None:
+            raise ValidationError({"cron": [_("请提供 cron 表达式")]})
+        try:
+            preview = services.preview_cron(cron)
+        except services.InvalidCron as exc:
+            raise ValidationError({"cron": [str(exc)]}) from None
+        return Response(
+            {
+                "cron": preview.cron,
+                "words": preview.words,
+                "next_runs": [moment.isoformat() for moment in preview.next_runs],
+            }
+        )
 
 
 class JobTriggerView(StaffAPIView):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django_q.models import Schedule
 
 from alerts import registry
+from alerts.cron_words import describe_cron
 from alerts.models import JobRun, ScheduledJob
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,29 @@ class RegistrationReport:
 
 def _local_now() -> datetime:
     return timezone.localtime(timezone.now())
+
+
+@dataclass
+class CronPreview:
+    cron: str  # normalised, as it would be saved
+    words: str
+    next_runs: list[datetime]  # local time (Asia/Shanghai)
+
+
+def preview_cron(expression: str, *, now: datetime | None = None, count: int = 3) -> CronPreview:
+    """What a cron expression staff are typing means and when it would fire next, checked by the
+    same rule as saving it; InvalidCron with a Chinese reason otherwise. Saves nothing."""
+    normalised = " ".join(str(expression).split())
+    if len(normalised.split(" ")) != 5:
+        raise InvalidCron(_("cron 须为 5 个字段：分 时 日 月 周，例如 */5 * * * *"))
+    try:
+        registry.validate_cron(normalised)
+    except ValueError:
+        raise InvalidCron(_("不是有效的 cron 表达式：%(cron)s") % {"cron": normalised}) from None
+    fires = croniter(normalised, timezone.localtime(now or timezone.now()))
+    return CronPreview(
+        cron=normalised, words=describe_cron(normalised), next_runs=[fires.get_next(datetime) for _ in range(count)]
+    )
 
 
 def next_fire_time(cron: str, *, after: datetime | None = None) -> datetime:

@@ -25,6 +25,7 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("api/v1/scheduler/status", api.SchedulerStatusView.as_view(), name="scheduler-status"),
     path("api/v1/scheduler/jobs", api.JobListView.as_view(), name="scheduler-jobs"),
+    path("api/v1/scheduler/cron-preview", api.CronPreviewView.as_view(), name="scheduler-cron-preview"),
     path("api/v1/scheduler/jobs/<str:job_id>", api.JobDetailView.as_view(), name="scheduler-job"),
     path("api/v1/scheduler/jobs/<str:job_id>/trigger", api.JobTriggerView.as_view(), name="scheduler-job-trigger"),
     path("api/v1/scheduler/jobs/<str:job_id>/runs", api.JobRunListView.as_view(), name="scheduler-job-runs"),

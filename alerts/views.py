@@ -55,6 +55,7 @@ def _chart_labels() -> dict:
         "run_state": _("运行 #%s："),
         "failed": _("请求失败，请稍后再试"),
         "open_run": _("查看运行记录"),
+        "next_run": _("下次运行：%s"),
         "statuses": {status.value: str(status.label) for status in JobRun.Status},
         # The admin page of a run; the script puts the run's id in place of 0.
         "run_url": reverse("admin:alerts_jobrun_change", args=[0]),

@@ -5,6 +5,7 @@ Debian's chromium (as the browser test) opens a page that loads the upload page'
 as a JPEG, EXIF orientation 6), shrinks it with the deployment's defaults, and posts it as the
 upload page does (multipart, one file) to a local receiver that counts the body bytes. The upload
 runs under Chromium's network emulation (default 40 KB/s up, 400 ms latency, as issue 15 measured).
+The time from there to 已上传到用友 on the whole stack is `bench/phone_to_yonyou.py`.
 
     .venv/bin/python bench/phone_photo.py                      # --max-side 1600 --quality 80
     .venv/bin/python bench/phone_photo.py --max-side 0         # as chosen, without shrinking

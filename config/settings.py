@@ -317,6 +317,8 @@ API_THROTTLE_RATES = {
     "upload_link": envrate("UPLOAD_THROTTLE_PER_LINK", "30/min"),
     "upload_user": envrate("UPLOAD_THROTTLE_PER_USER", "60/min"),
     "upload_ip": envrate("UPLOAD_THROTTLE_PER_IP", "120/min"),
+    # The scheduler page's live cron preview: one request per pause in typing, per staff member.
+    "cron_preview": envrate("CRON_PREVIEW_THROTTLE_PER_USER", "120/min"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Yunqiao API",
@@ -330,6 +332,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The areas every operation is tagged with (config.schema.AREAS), in the order Swagger shows.
+    "TAGS": [
+        {"name": "uploads", "description": "照片上传：签名链接、上传、上传记录与导出"},
+        {"name": "sync", "description": "用友单据同步：每日状态与同步批次"},
+        {"name": "erp", "description": "已同步的用友单据"},
+        {"name": "scheduler", "description": "定时任务：计划、运行与指标"},
+        {"name": "alerts", "description": "告警、静默与通知"},
+        {"name": "projects", "description": "项目缓存、客户链接与项目同步"},
+        {"name": "system", "description": "健康检查"},
+    ],
 }
 
 # --- Internationalisation ----------------------------------------------------------------------

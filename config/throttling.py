@@ -64,4 +64,15 @@ class UploadAddressThrottle(SettingsRateThrottle):
         return self.key(self.get_ident(request))
 
 
+class CronPreviewThrottle(SettingsRateThrottle):
+    """The scheduler page asks for a cron's words as staff type: per user, whatever the address."""
+
+    scope = "cron_preview"
+
+    def get_cache_key(self, request, view):
+        if not request.user or not request.user.is_authenticated:
+            return None
+        return self.key(request.user.pk)
+
+
 UPLOAD_THROTTLES = [UploadLinkThrottle, UploadUserThrottle, UploadAddressThrottle]

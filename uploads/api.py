@@ -1,7 +1,9 @@
 """The uploads API: thin views over `services`, `selectors` and `export`, in the seed's shapes."""
 
+import hashlib
 import logging
 import math
+import re
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
@@ -92,8 +94,38 @@ def record_body(record: UploadRecord) -> dict:
     }
 
 
+# What a client may send as its key: a UUID fits, and so does any other token of printable ASCII.
+IDEMPOTENCY_KEY = re.compile(r"^[!-~]{1,100}$")
+
+
+def idempotency_key_from(request) -> str | None:
+    """The client's key for this request (`Idempotency-Key` header, else the `idempotency_key`
+    form field, which the no-JavaScript page carries), or None when it names none."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        key = request.POST.get("idempotency_key")
+    return None if key is None or key == "" else key
+
+
+def client_key_of(request, link) -> services.ClientKey | None:
+    """The request's key, within who sent it: a user, or the signed link (keys are the client's,
+    so two senders may pick the same one). None without a key; a malformed key is refused."""
+    key = idempotency_key_from(request)
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        message = _("Idempotency-Key 须为 1 到 100 个可打印的 ASCII 字符（不含空格）")
+        raise services.UploadRejected(message, code="invalid_idempotency_key", errors={"idempotency_key": [message]})
+    if link is None:
+        return services.ClientKey(scope=f"user:{request.user.pk}", key=key)
+    return services.ClientKey(scope="link:" + hashlib.sha256(link.signature.encode()).hexdigest()[:40], key=key)
+
+
 def upload_from_request(request) -> tuple[int, dict]:
-    """The one implementation of an upload request, for the API and the no-JavaScript page."""
+    """The one implementation of an upload request, for the API and the no-JavaScript page.
+
+    A request named with an idempotency key that was stored before is answered with the records
+    of the first one (`replayed` in the body) and stores nothing."""
     if request_too_large(request):
         return 413, error_body("too_large", too_large_message())
     data, uploads = request.POST, request.FILES.getlist("files")
@@ -101,24 +133,34 @@ def upload_from_request(request) -> tuple[int, dict]:
     doc_number = data.get("doc_number") or ""
     doc_type = (data.get("doc_type") or "").strip()
     try:
-        access.authorise(request, business_id=business_id, doc_number=doc_number.strip(), doc_type=doc_type)
+        link = access.authorise(request, business_id=business_id, doc_number=doc_number.strip(), doc_type=doc_type)
     except access.NoAccess as refusal:
         return 403, error_body("permission_denied", str(refusal))
+    document = {
+        "business_id": business_id,
+        "doc_number": doc_number,
+        "doc_type": doc_type,
+        "product_type": data.get("product_type"),
+        "uploads": uploads,
+        "user": request.user,
+    }
     try:
-        records = services.accept_upload(
-            business_id=business_id,
-            doc_number=doc_number,
-            doc_type=doc_type,
-            product_type=data.get("product_type"),
-            uploads=uploads,
-            user=request.user,
-        )
+        client_key = client_key_of(request, link)
+        if client_key is None:
+            accepted = services.Accepted(records=services.accept_upload(**document))
+        else:
+            accepted = services.accept_upload_once(client_key=client_key, **document)
+    except services.IdempotencyKeyReused as rejection:
+        return 422, error_body(rejection.code, rejection.message)
     except services.UploadRejected as rejection:
         return 400, error_body(rejection.code, rejection.message, rejection.errors)
     except files.StoredFileUnavailable:
         logger.exception("object store unavailable, upload refused")
         return 503, error_body("storage_unavailable", _("照片暂时无法保存，请稍后重试"))
-    return 200, accepted_body(records)
+    body = accepted_body(accepted.records)
+    if accepted.replayed:
+        body["replayed"] = True
+    return 200, body
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -163,14 +205,25 @@ class UploadView(APIView):
                     "product_type": serializers.CharField(required=False),
                     "sig": serializers.CharField(required=False),
                     "files": serializers.ListField(child=serializers.FileField()),
+                    "idempotency_key": serializers.CharField(required=False),
                 },
             )
         },
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="同一请求重发时使用相同的键（如 UUID）：只保存一次，并返回第一次的结果",
+            )
+        ],
         responses={
             200: OpenApiTypes.OBJECT,
             400: OpenApiTypes.OBJECT,
             403: OpenApiTypes.OBJECT,
             413: OpenApiTypes.OBJECT,
+            422: OpenApiTypes.OBJECT,
             503: OpenApiTypes.OBJECT,
         },
     )

@@ -24,6 +24,27 @@ class UploadRecordQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
 
+class ClientRequest(models.Model):
+    """One upload request a client named with an `Idempotency-Key`, so that the same request sent
+    again (its reply lost on a phone's network) is answered with what it stored the first time.
+
+    The key is the client's, so it is unique only within who sent it: a user, or a signed link.
+    The unique constraint, not a lookup, is what makes two concurrent repeats store one upload."""
+
+    scope = models.CharField(_("来源"), max_length=100)  # "user:<id>" or "link:<hash of the link>"
+    key = models.CharField(_("幂等键"), max_length=100)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        db_table = "upload_client_request"
+        verbose_name = _("客户端上传请求")
+        verbose_name_plural = _("客户端上传请求")
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="upload_client_request_once")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
+
+
 class UploadRecord(models.Model):
     """One photo of one business document: safe on local disk first, then sent to Yonyou.
 
@@ -58,6 +79,10 @@ class UploadRecord(models.Model):
     local_file_deleted_at = models.DateTimeField(_("本地副本删除时间"), null=True, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The request that stored this row, when its client named it with an Idempotency-Key.
+    client_request = models.ForeignKey(
+        ClientRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="records", editable=False
     )
 
     # When transient failures stop being retried: UPLOAD_RETRY_HORIZON_S after the first one.

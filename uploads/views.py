@@ -1,5 +1,6 @@
 """People's pages: the upload form opened from a QR code, and a document's upload history."""
 
+import uuid
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -103,6 +104,7 @@ def _upload_page(request):
         "history_url": _history_url(document["business_id"], link),
         "result": None,
         "error": None,
+        "idempotency_key": uuid.uuid4().hex,
     }
     status = 200
     if request.method == "POST":

@@ -1,6 +1,7 @@
 """/scheduler/ in a real browser (Debian's chromium through Playwright, at 1366 px): a job's cron is
-edited and told in words, a triggered run's status appears in Chinese in its row with a link to the
-run, and axe-core finds no serious violation. Skips where chromium or axe-core is missing."""
+previewed in words while typed, edited and told in words, a triggered run's status appears in
+Chinese in its row with a link to the run, and axe-core finds no serious violation.
+Skips where chromium or axe-core is missing."""
 
 import pytest
 
@@ -32,7 +33,13 @@ def test_staff_edit_a_cron_and_watch_a_triggered_run_in_its_row(live_server, sta
     page.goto(live_server.url + "/scheduler/")
     assert serious_violations(page, script) == []
 
+    # While typing, the words (or the reason it is refused) appear beside the field, before saving.
+    words = page.locator("#cron-words-cleanup_old_job_runs")
+    page.fill("#cron-cleanup_old_job_runs", "30 6 * *")
+    page.locator("#cron-words-cleanup_old_job_runs.error").get_by_text("须为 5 个字段").wait_for()
     page.fill("#cron-cleanup_old_job_runs", "30 6 * * 1-5")
+    words.get_by_text("每周一至周五 06:30 · 下次运行：").wait_for()
+    assert "error" not in words.get_attribute("class")
     page.click("#job-cleanup_old_job_runs .cron-form button")
     page.wait_for_selector("text=每周一至周五 06:30（30 6 * * 1-5），已启用")
     assert serious_violations(page, script) == []

@@ -61,6 +61,7 @@ def live_server_url(staff_token, sandbox_server, tmp_path):
         UPLOAD_THROTTLE_PER_LINK="",
         UPLOAD_THROTTLE_PER_USER="",
         UPLOAD_THROTTLE_PER_IP="",
+        CRON_PREVIEW_THROTTLE_PER_USER="",
         YONYOU_TOKEN_URL=sandbox_server.token_url,
         YONYOU_GATEWAY_URL=sandbox_server.gateway_url,
     )

@@ -13,7 +13,17 @@ from uploads.services.dispatch import (
     enqueue_uploads,
 )
 from uploads.services.heartbeats import keep_beating
-from uploads.services.intake import UploadRejected, accept_upload, file_problem, validate_document, validate_files
+from uploads.services.intake import (
+    Accepted,
+    ClientKey,
+    IdempotencyKeyReused,
+    UploadRejected,
+    accept_upload,
+    accept_upload_once,
+    file_problem,
+    validate_document,
+    validate_files,
+)
 from uploads.services.recovery import (
     requeue_stalled_uploads,
     take_back_from_dead_workers,
@@ -35,9 +45,13 @@ from uploads.services.states import (
 __all__ = [
     "FAN_OUT_TASK",
     "UPLOAD_TASK",
+    "Accepted",
+    "ClientKey",
+    "IdempotencyKeyReused",
     "IllegalTransition",
     "UploadRejected",
     "accept_upload",
+    "accept_upload_once",
     "claim_slot",
     "dispatch_due_uploads",
     "enqueue_fan_out",

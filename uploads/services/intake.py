@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from uploads import files
-from uploads.models import DocType, UploadRecord, UploadStatus
+from uploads.models import ClientRequest, DocType, UploadRecord, UploadStatus
 from uploads.services.dispatch import enqueue_fan_out
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,24 @@ class UploadRejected(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class IdempotencyKeyReused(UploadRejected):
+    """The key already named a request for another document: refused, nothing stored."""
+
+
+@dataclass(frozen=True)
+class ClientKey:
+    """A client's `Idempotency-Key`, within who sent it ("user:<id>" or "link:<hash>")."""
+
+    scope: str
+    key: str
+
+
+@dataclass
+class Accepted:
+    records: list[UploadRecord]
+    replayed: bool = False  # the key's request had been stored before; nothing new was stored
 
 
 def validate_document(*, business_id: str, doc_number: str, doc_type: str, product_type: str | None) -> None:
@@ -91,10 +109,59 @@ def accept_upload(
 ) -> list[UploadRecord]:
     """Validate everything, store every file durably, insert the rows in one transaction, and
     enqueue their uploads once that transaction has committed."""
+    fields = {"business_id": business_id, "doc_number": doc_number, "doc_type": doc_type}
+    return _accept(**fields, product_type=product_type, uploads=uploads, user=user, client_key=None).records
+
+
+def accept_upload_once(
+    *,
+    client_key: ClientKey,
+    business_id: str,
+    doc_number: str,
+    doc_type: str,
+    product_type: str | None,
+    uploads: Sequence[UploadedFile],
+    user=None,
+) -> Accepted:
+    """`accept_upload`, except that a request whose key was stored before stores nothing and is
+    answered with the rows of the first one (`replayed`), however many repeats run at once."""
+    fields = {"business_id": business_id, "doc_number": doc_number, "doc_type": doc_type}
+    return _accept(**fields, product_type=product_type, uploads=uploads, user=user, client_key=client_key)
+
+
+def _first_request_of(client_key: ClientKey, *, document: dict, sha256s: list[str]) -> Accepted | None:
+    """The records the key's first request stored, if this request is the same one sent again."""
+    earlier = ClientRequest.objects.filter(scope=client_key.scope, key=client_key.key).first()
+    if earlier is None:
+        return None
+    records = list(earlier.records.order_by("pk"))
+    asked = (document["business_id"], document["doc_number"], document["doc_type"])
+    same_document = all((r.business_id, r.doc_number, r.doc_type) == asked for r in records)
+    # Other photos under the same key (a no-JavaScript form sent again after Back and a new
+    # choice) must not be answered with the first photos as if they had been stored.
+    if not same_document or sorted(r.sha256 for r in records) != sorted(sha256s):
+        message = _(
+            "该 Idempotency-Key 已用于另一次上传（单据或照片不同）：请刷新页面后重新上传，或为每次上传使用新的键"
+        )
+        raise IdempotencyKeyReused(message, code="idempotency_key_reused")
+    return Accepted(records=records, replayed=True)
+
+
+def _accept(
+    *,
+    business_id: str,
+    doc_number: str,
+    doc_type: str,
+    product_type: str | None,
+    uploads: Sequence[UploadedFile],
+    user,
+    client_key: ClientKey | None,
+) -> Accepted:
     doc_number = doc_number.strip()
     product_type = (product_type or "").strip() or None
     validate_document(business_id=business_id, doc_number=doc_number, doc_type=doc_type, product_type=product_type)
     validate_files(uploads)
+    document = {"business_id": business_id, "doc_number": doc_number, "doc_type": doc_type}
 
     stored: list[tuple[UploadedFile, files.StoredFile]] = []
     committed = False
@@ -115,9 +182,7 @@ def accept_upload(
         now = timezone.now()
         rows = [
             UploadRecord(
-                business_id=business_id,
-                doc_number=doc_number,
-                doc_type=doc_type,
+                **document,
                 product_type=product_type,
                 file_name=saved.name,
                 original_name=(upload.name or "")[:255],
@@ -132,12 +197,31 @@ def accept_upload(
             )
             for upload, saved in stored
         ]
-        with transaction.atomic():
-            for row in rows:  # one by one: bulk_create returns no ids on SQLite < 3.35 setups
-                row.save(force_insert=True)
-            ids = [row.pk for row in rows]
-            # robust: a broker failure is logged; the committed rows wait for the recovery sweep.
-            transaction.on_commit(lambda: after_commit(ids), robust=True)
+        try:
+            with transaction.atomic():
+                if client_key is not None:
+                    # First, so that a concurrent repeat waits here on the unique index (or, on
+                    # SQLite, on the write lock) until this request commits or rolls back.
+                    request = ClientRequest.objects.create(scope=client_key.scope, key=client_key.key)
+                    for row in rows:
+                        row.client_request = request
+                for row in rows:  # one by one: bulk_create returns no ids on SQLite < 3.35 setups
+                    row.save(force_insert=True)
+                ids = [row.pk for row in rows]
+                # robust: a broker failure is logged; the committed rows wait for the recovery sweep.
+                transaction.on_commit(lambda: after_commit(ids), robust=True)
+        except IntegrityError:
+            # Checked after storing, not before: only the constraint decides between two repeats
+            # sent at once. The files this repeat stored are removed below.
+            sha256s = [saved.sha256 for _upload, saved in stored]
+            earlier = _first_request_of(client_key, document=document, sha256s=sha256s) if client_key else None
+            if earlier is None:
+                raise
+            for _upload, saved in stored:
+                files.remove(saved.relative_path)
+            stored.clear()
+            logger.info("upload repeated, answered with the first request's records", extra={**document})
+            return earlier
     except BaseException:
         # Only files no committed row refers to: an enqueue that fails (or a worker aborted
         # while enqueueing) after the commit must not take a pending upload's file with it.
@@ -147,11 +231,6 @@ def accept_upload(
         raise
     logger.info(
         "upload accepted",
-        extra={
-            "business_id": business_id,
-            "doc_number": doc_number,
-            "records": ids,
-            "bytes": sum(r.file_size for r in rows),
-        },
+        extra={**document, "records": ids, "bytes": sum(r.file_size for r in rows)},
     )
-    return rows
+    return Accepted(records=rows)

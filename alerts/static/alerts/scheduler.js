@@ -137,6 +137,35 @@
       .catch(function () { document.getElementById("chart-note").textContent = labels.failed; });
   }
 
+  // Live cron preview: while staff type, the words the expression means (or why it is refused)
+  // appear beside it, from the server's own rule. Only the last answer counts; text only.
+  document.querySelectorAll("input[data-cron-preview]").forEach(function (input) {
+    var out = document.getElementById(input.getAttribute("aria-describedby"));
+    var timer = null;
+    var asked = 0;
+    function show(text, isError) {
+      out.textContent = text;
+      out.className = "cron-words " + (isError ? "error" : "muted");
+    }
+    function ask() {
+      var mine = ++asked;
+      fetch(input.getAttribute("data-cron-preview") + "?cron=" + encodeURIComponent(input.value),
+            { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json().then(function (body) { return { status: r.status, body: body }; }); })
+        .then(function (answer) {
+          if (mine !== asked || answer.status === 429) { return; }
+          if (answer.status !== 200) { show(answer.body.message || labels.failed, true); return; }
+          var next = answer.body.next_runs[0];
+          show(answer.body.words + (next ? " · " + format(labels.next_run, new Date(next).toLocaleString()) : ""), false);
+        })
+        .catch(function () { /* the form still saves; the preview is only a help */ });
+    }
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, 300);
+    });
+  });
+
   var select = document.getElementById("chart-job");
   select.addEventListener("change", function () { drawChart(select.value); });
   drawChart(select.value);

@@ -171,6 +171,8 @@
     var csrf = form.querySelector("input[name=csrfmiddlewaretoken]");
     if (csrf) request.setRequestHeader("X-CSRFToken", csrf.value);
     if (item.sig) request.setRequestHeader("X-Upload-Signature", item.sig);
+    // The same key on every retry: a photo whose reply was lost is not stored twice.
+    request.setRequestHeader("Idempotency-Key", item.key || item.id);
     request.setRequestHeader("Accept", "application/json");
     request.upload.addEventListener("progress", function (e) {
       if (!e.lengthComputable) return;
@@ -189,7 +191,8 @@
       } else if (status === 429) {
         done(backoff(item, body.message || body.detail || i18n.busy, Number(request.getResponseHeader("Retry-After")) || 0));
       } else if (status >= 400 && status < 500 && status !== 408) {
-        done(update(item, { state: "failed", permanent: true, error: refusal(item, body), nextAt: 0 }));
+        // 422: the key was used for other bytes; a retry then needs a key of its own.
+        done(update(item, { state: "failed", permanent: true, error: refusal(item, body), nextAt: 0, keyUsed: status === 422 }));
       } else {
         done(backoff(item, i18n.network));
       }
@@ -200,8 +203,10 @@
   }
 
   function retryNow(item) {
-    // A photo Yonyou refused is sent again as a new upload; the server keeps both rows.
-    update(item, { state: "queued", permanent: false, attempts: 0, nextAt: 0, error: "", recordId: null }).then(pump);
+    // A photo Yonyou refused is sent again as a new upload (a new key); the server keeps both
+    // rows. One the server never stored keeps its key, in case a lost reply hid that it did.
+    var key = item.recordId || item.keyUsed ? item.id + "-" + Date.now().toString(36) : item.key || item.id;
+    update(item, { state: "queued", permanent: false, attempts: 0, nextAt: 0, error: "", recordId: null, key: key, keyUsed: false }).then(pump);
   }
 
   // --- Live status of what the server has: the document's history, filtered to our rows ----
