@@ -393,3 +393,15 @@ def unread_broker(monkeypatch):
     import django_q.tasks
 
     monkeypatch.setattr(django_q.tasks, "get_broker", lambda *args, **kwargs: UnreadBroker())
+
+
+@pytest.fixture
+def private_tempdir(tmp_path, monkeypatch):
+    """The process's temporary directory, made private to the test: a check that nothing is left
+    behind must not see files other programs create in /tmp meanwhile (pip, a browser, a build)."""
+    import tempfile
+
+    directory = tmp_path / "tmp"
+    directory.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    return directory

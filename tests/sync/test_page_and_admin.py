@@ -3,7 +3,6 @@
 import io
 import json
 import re
-import tempfile
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -130,7 +129,7 @@ def test_the_running_batch_shows_each_days_attempts_and_next_attempt_in_chinese(
     assert "已尝试 1 次，将于" in html and "http_503" in html
 
 
-def test_admin_exports_the_filtered_document_list_as_a_streamed_xlsx_and_leaves_no_file(admin_client):
+def test_admin_exports_the_filtered_document_list_as_a_streamed_xlsx_and_leaves_no_file(admin_client, private_tempdir):
     now = timezone.now()
     common = {"business_date": START, "synced_at": now, "currency": "CNY"}
     SalesOrder.objects.create(
@@ -156,8 +155,6 @@ def test_admin_exports_the_filtered_document_list_as_a_streamed_xlsx_and_leaves_
         {"status_name": "开立", "business_date__day": "1", "business_date__month": "10", "business_date__year": "2025"},
     )
     assert "/admin/sync/salesorder/export/?" in changelist.content.decode(), "the button carries the list's filters"
-    tmp = Path(tempfile.gettempdir())
-    before = set(tmp.iterdir())
 
     response = admin_client.get(
         "/admin/sync/salesorder/export/",
@@ -175,7 +172,7 @@ def test_admin_exports_the_filtered_document_list_as_a_streamed_xlsx_and_leaves_
     assert customer.value == "=cmd|' /C calc'!A0" and customer.data_type == "s", "text, never a formula"
     assert rows[0][names.index("金额")].value == 12.5
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
-    assert set(tmp.iterdir()) - before == set(), "no temporary file left behind"
+    assert list(private_tempdir.iterdir()) == [], "no temporary file left behind"
 
 
 def test_each_day_links_to_its_documents_in_the_admin_filtered_by_that_date(client, admin_client, staff_user, sandbox):

@@ -2,9 +2,7 @@
 
 import io
 import re
-import tempfile
 import zipfile
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -281,12 +279,12 @@ def test_export_writes_formula_looking_text_as_text(staff_api, make_records):
 
 
 @pytest.mark.django_db
-def test_export_zips_workbook_and_images_with_filters_and_leaves_no_temp_files(staff_api, make_records):
+def test_export_zips_workbook_and_images_with_filters_and_leaves_no_temp_files(
+    staff_api, make_records, private_tempdir
+):
     kept = make_records(3)
     failed = make_records(1, doc_number="PO-1")[0]
     set_status(failed, UploadStatus.FAILED)
-    tmp = Path(tempfile.gettempdir())
-    before = set(tmp.iterdir())
 
     archive = read_zip(staff_api.get("/api/admin/export", {"search": "SO2025"}))
 
@@ -297,19 +295,17 @@ def test_export_zips_workbook_and_images_with_filters_and_leaves_no_temp_files(s
     for record in kept:
         assert archive.read(f"{folder}/{record.file_name}") == files.absolute_path(record.local_file_path).read_bytes()
     assert len(workbook_rows(archive)) == 1 + 3
-    assert set(tmp.iterdir()) - before == set(), "no temporary file left behind"
+    assert list(private_tempdir.iterdir()) == [], "no temporary file left behind"
 
 
 @pytest.mark.django_db
-def test_abandoned_export_leaves_no_temp_files(staff_api, make_records):
+def test_abandoned_export_leaves_no_temp_files(staff_api, make_records, private_tempdir):
     make_records(3)
-    tmp = Path(tempfile.gettempdir())
-    before = set(tmp.iterdir())
     response = staff_api.get("/api/admin/export")
     stream = iter(response.streaming_content)
     next(stream)
     response.close()  # the client went away mid-download
-    assert set(tmp.iterdir()) - before == set()
+    assert list(private_tempdir.iterdir()) == []
 
 
 @pytest.mark.django_db
