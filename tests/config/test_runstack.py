@@ -63,6 +63,8 @@ def stack(tmp_path_factory):
     env.update(
         PORT=str(port),
         SANDBOX_PORT=str(free_port()),
+        # Its own SMTP port too: the default one may be held by another stack on this host.
+        SANDBOX_SMTP_PORT=str(free_port()),
         DATA_DIR=str(data_dir),
         WEB_WORKERS="1",
         Q_WORKERS="1",
