@@ -492,6 +492,13 @@ _CHANNELS_ON_SANDBOX = WECOM_ROBOT_URL.startswith(_SANDBOX_ORIGIN)
 ALERT_DEFAULT_ROBOT_KEY = env("ALERT_DEFAULT_ROBOT_KEY", "yunqiao-sandbox-robot" if _CHANNELS_ON_SANDBOX else "")
 ALERT_DEFAULT_EMAIL = env("ALERT_DEFAULT_EMAIL", "admin" if _CHANNELS_ON_SANDBOX else "")
 ALERT_ADMIN_FALLBACK_EMAIL = env("ALERT_ADMIN_FALLBACK_EMAIL", "admin@yunqiao.local")
+# Every qcluster worker runs the alerting ticker (alerts.alerting.ticker) this often: it sends a
+# message group when its group_wait / group_interval ends and hands due outbox rows to workers.
+# 0 switches the ticker off (the minute jobs then do everything, a minute late).
+ALERT_TICK_S = envfloat("ALERT_TICK_S", 2.0)
+# The ticker evaluates the rules of check_system_alerts this often, so a failed sync day or job
+# is an alert within seconds; the minute job remains (with its run record).
+ALERT_EVALUATE_EVERY_S = envfloat("ALERT_EVALUATE_EVERY_S", 10.0)
 
 # --- Uploads -----------------------------------------------------------------------------------
 MAX_FILE_SIZE = envint("MAX_FILE_SIZE", 10 * 1024 * 1024)
