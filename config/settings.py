@@ -480,6 +480,9 @@ NOTIFY_RETRY_MAX_S = envfloat("NOTIFY_RETRY_MAX_S", 1800.0)
 NOTIFY_LEASE_S = envint("NOTIFY_LEASE_S", 180)
 # A pending row enqueued this long ago whose task never ran is enqueued again by the sweep.
 NOTIFY_PENDING_STALE_S = envint("NOTIFY_PENDING_STALE_S", 120)
+# The rows one transaction writes are handed to the workers this many per task (one broker call
+# each, 20–35 ms): few calls at commit, and a large batch still spread over the workers.
+NOTIFY_DELIVERY_BATCH = envint("NOTIFY_DELIVERY_BATCH", 20)
 
 # --- Alerting (alerts.alerting, alerts.routing) ------------------------------------------------
 # Links in messages point here (the /alerts/ page).
