@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +33,22 @@ class AlertsConfig(AppConfig):
         prometheus.autodiscover()
         rules.autodiscover()
         post_migrate.connect(register_job_schedules, sender=self, dispatch_uid="alerts.register_job_schedules")
+        from django_q.signals import post_spawn
+
+        post_spawn.connect(start_alerting_ticker, dispatch_uid="alerts.start_alerting_ticker")
+
+
+def start_alerting_ticker(sender=None, **kwargs):
+    """django-q2 `post_spawn`, in every worker process: the ticker that sends each message group
+    at its window's end (alerts.alerting.ticker); several per cluster and host is fine."""
+    from django_q.conf import Conf
+
+    from alerts.alerting.ticker import keep_ticking
+
+    # django-q2's sync mode (tests, Q_SYNC) runs each task through a "worker" in the caller's
+    # process: no ticker there, its clock and thread would race the caller's.
+    if settings.ALERT_TICK_S > 0 and not Conf.SYNC:
+        keep_ticking()
 
 
 def register_job_schedules(sender, using="default", verbosity=1, **kwargs):

@@ -19,14 +19,17 @@ from django.utils import timezone
 
 from alerts import rate_limits
 from alerts.channels import sender_for
-from alerts.channels.errors import ChannelError, PermanentChannelError, RetryableChannelError
-from alerts.models import Notification
+from alerts.channels.errors import CONNECTION, TIMEOUT, ChannelError, PermanentChannelError, RetryableChannelError
+from alerts.models import Channel, Notification
 
 logger = logging.getLogger(__name__)
 
 Status = Notification.Status
 CLAIMABLE = (Status.PENDING, Status.FAILED)
 INTERNAL_ERROR = "internal_error"
+# Outcomes after which the provider may have the message: a lease that expired mid-send (the
+# code alerts.redelivery writes) and a request that got no answer.
+OUTCOME_UNKNOWN = {"lease_expired", TIMEOUT, CONNECTION}
 
 
 def retry_delay_s(attempt: int, retry_after: float | None = None) -> float:
@@ -135,9 +138,11 @@ def _send_claimed(row: Notification, lease: str, *, bucket: str, limit: int, clo
     send = sender_for(row.channel)
     started = time.monotonic()
     try:
-        provider_message_id = send(
-            address=row.address, title=row.title, text=row.text, link=row.link, idempotency_key=row.idempotency_key
-        )
+        provider_message_id = _already_sent(row)
+        if provider_message_id is None:
+            provider_message_id = send(
+                address=row.address, title=row.title, text=row.text, link=row.link, idempotency_key=row.idempotency_key
+            )
     except (RetryableChannelError, PermanentChannelError) as exc:
         if exc.rate_limited:
             rate_limits.exhaust(bucket=bucket, limit=limit, now=clock())
@@ -153,6 +158,18 @@ def _send_claimed(row: Notification, lease: str, *, bucket: str, limit: int, clo
     record_sent(notification_id, lease, provider_message_id=provider_message_id, now=clock())
     logger.info("notification sent", extra=_log_fields(row, started, status=Status.SENT))
     return Status.SENT
+
+
+def _already_sent(row: Notification) -> str | None:
+    """When the previous attempt may have reached the provider (its worker died after sending, or
+    the answer timed out), ask the provider, where it can tell: Aliyun SMS by our OutId. WeCom app
+    messages are deduplicated by WeCom itself, email by its Message-ID; the robot cannot be asked
+    (see docs/notifications.md)."""
+    if row.channel != Channel.SMS or row.last_error_code not in OUTCOME_UNKNOWN:
+        return None
+    from alerts.channels import sms
+
+    return sms.find_sent(address=row.address, idempotency_key=row.idempotency_key, since=row.created_at)
 
 
 def _log_fields(row: Notification, started: float, **extra) -> dict:

@@ -282,6 +282,7 @@ from alerts.alerting.models import (  # noqa: E402, F401
     AlertDelivery,
     AlertEvent,
     AlertThreshold,
+    AlertTimer,
     Contact,
     Route,
     Silence,

@@ -16,3 +16,15 @@ def deliver_notification(notification_id: int) -> str:
     from alerts import delivery
 
     return delivery.deliver_notification(notification_id)
+
+
+def deliver_notifications(notification_ids: list[int]) -> dict:
+    """One delivery attempt of each of the rows one transaction (or one sweep) handed over
+    together; each row is claimed on its own, so a row another worker took is skipped."""
+    from alerts import delivery
+
+    outcomes: dict[str, int] = {}
+    for notification_id in notification_ids:
+        outcome = str(delivery.deliver_notification(notification_id))
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

@@ -492,6 +492,9 @@ NOTIFY_RETRY_MAX_S = envfloat("NOTIFY_RETRY_MAX_S", 1800.0)
 NOTIFY_LEASE_S = envint("NOTIFY_LEASE_S", 180)
 # A pending row enqueued this long ago whose task never ran is enqueued again by the sweep.
 NOTIFY_PENDING_STALE_S = envint("NOTIFY_PENDING_STALE_S", 120)
+# The rows one transaction writes are handed to the workers this many per task (one broker call
+# each, 20–35 ms): few calls at commit, and a large batch still spread over the workers.
+NOTIFY_DELIVERY_BATCH = envint("NOTIFY_DELIVERY_BATCH", 20)
 
 # --- Alerting (alerts.alerting, alerts.routing) ------------------------------------------------
 # Links in messages point here (the /alerts/ page).
@@ -504,6 +507,13 @@ _CHANNELS_ON_SANDBOX = WECOM_ROBOT_URL.startswith(_SANDBOX_ORIGIN)
 ALERT_DEFAULT_ROBOT_KEY = env("ALERT_DEFAULT_ROBOT_KEY", "yunqiao-sandbox-robot" if _CHANNELS_ON_SANDBOX else "")
 ALERT_DEFAULT_EMAIL = env("ALERT_DEFAULT_EMAIL", "admin" if _CHANNELS_ON_SANDBOX else "")
 ALERT_ADMIN_FALLBACK_EMAIL = env("ALERT_ADMIN_FALLBACK_EMAIL", "admin@yunqiao.local")
+# Every qcluster worker runs the alerting ticker (alerts.alerting.ticker) this often: it sends a
+# message group when its group_wait / group_interval ends and hands due outbox rows to workers.
+# 0 switches the ticker off (the minute jobs then do everything, a minute late).
+ALERT_TICK_S = envfloat("ALERT_TICK_S", 2.0)
+# The ticker evaluates the rules of check_system_alerts this often, so a failed sync day or job
+# is an alert within seconds; the minute job remains (with its run record).
+ALERT_EVALUATE_EVERY_S = envfloat("ALERT_EVALUATE_EVERY_S", 10.0)
 
 # --- Uploads -----------------------------------------------------------------------------------
 MAX_FILE_SIZE = envint("MAX_FILE_SIZE", 10 * 1024 * 1024)

@@ -1,11 +1,14 @@
 """Turning open and resolved alerts into messages: routing, grouping, repeat, resolution notices.
 
-One pass (`dispatch_alert_notifications`, every minute and after an alert is raised) looks at
+One pass (`dispatch_alert_notifications`, run by the ticker when due, and every minute as a backstop) looks at
 firing alerts that are neither silenced nor held by inhibition, finds each one's receivers
 through the route tree, and groups what each receiver address should hear by rule and project.
-A group is sent when its oldest new alert has waited the group window (so a burst becomes one
-message), or at once when it holds a repeat (an alert still firing, last told a repeat interval
-ago). Alerts that resolved are announced to every address that heard them fire.
+A group is sent when its oldest new alert has waited `group_wait_s` (so a burst becomes one
+message) and, for a group already told, `group_window_s` (Alertmanager's group_interval) after
+its last message; or at once when it holds a repeat (an alert still firing, last told a repeat
+interval ago). The pass brings the ticker's dispatch timer forward to the end of the earliest
+window still running, so the next pass happens then (alerts.alerting.ticker). Alerts that
+resolved are announced to every address that heard them fire.
 
 Each group is one transaction: the `Notification` row (through `alerts.outbox`), the
 `AlertDelivery` rows that remember who was told, and the timeline events. Deliveries are unique
@@ -19,7 +22,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -29,6 +32,7 @@ from alerts.alerting import messages
 from alerts.alerting.models import Alert, AlertDelivery, AlertEvent, AlertStatus
 from alerts.alerting.suppression import active_silences, holds, silencing
 from alerts.alerting.thresholds import threshold_value
+from alerts.alerting.ticker import wake_dispatch_by
 from alerts.outbox import enqueue_notification
 from alerts.routing import RouteTree, Target
 
@@ -46,14 +50,24 @@ class Group:
     project: str
     new: list[Alert] = field(default_factory=list)
     repeats: list[tuple[Alert, AlertDelivery]] = field(default_factory=list)
+    # When this receiver last heard about this group's firing alerts (None: never).
+    last_told_at: datetime | None = None
 
     def alerts(self) -> list[Alert]:
         return sorted([*self.new, *(alert for alert, _delivery in self.repeats)], key=lambda alert: alert.pk)
 
-    def due(self, now: datetime, window: timedelta) -> bool:
+    def due_at(self, wait: timedelta, interval: timedelta) -> datetime | None:
+        """Alertmanager's timing: new alerts wait `wait` from the oldest one's start (a burst is
+        one message), and a group already told hears again no sooner than `interval` after its
+        last message. A repeat is due at once (it was held a whole repeat interval)."""
         if self.repeats:
-            return True
-        return bool(self.new) and min(alert.starts_at for alert in self.new) <= now - window
+            return datetime.min.replace(tzinfo=UTC)
+        if not self.new:
+            return None
+        due = min(alert.starts_at for alert in self.new) + wait
+        if self.last_told_at is not None:
+            due = max(due, self.last_told_at + interval)
+        return due
 
 
 @dataclass
@@ -79,11 +93,17 @@ def dispatch_alert_notifications(*, now: datetime | None = None) -> dict:
     """One pass over open and newly resolved alerts; returns counts of what it did."""
     now = now or timezone.now()
     report = DispatchReport()
-    window = timedelta(seconds=threshold_value("group_window_s"))
+    wait = timedelta(seconds=threshold_value("group_wait_s"))
+    interval = timedelta(seconds=threshold_value("group_window_s"))
     repeat = timedelta(seconds=threshold_value("repeat_interval_s"))
-    for group in _firing_groups(now, repeat, report):
-        if not group.due(now, window):
+    groups, next_repeat = _firing_groups(now, repeat, report)
+    wake_at = next_repeat
+    for group in groups:
+        due_at = group.due_at(wait, interval)
+        if due_at is None or due_at > now:
             report.waiting += len(group.new)
+            if due_at is not None:
+                wake_at = due_at if wake_at is None else min(wake_at, due_at)
             continue
         try:
             _send_firing(group, now)
@@ -99,15 +119,19 @@ def dispatch_alert_notifications(*, now: datetime | None = None) -> dict:
             report.lost_races += 1
             continue
         report.resolved_messages += 1
+    if wake_at is not None:
+        # The ticker runs the next pass when the earliest waiting window ends, not a minute later.
+        wake_dispatch_by(wake_at)
     if report.messages or report.resolved_messages:
         logger.info("alert notifications dispatched", extra=report.as_dict())
     return report.as_dict()
 
 
-def _firing_groups(now: datetime, repeat: timedelta, report: DispatchReport) -> list[Group]:
+def _firing_groups(now: datetime, repeat: timedelta, report: DispatchReport) -> tuple[list[Group], datetime | None]:
+    """The groups with something to say, and when the earliest repeat not due yet will be."""
     firing = list(Alert.objects.filter(status=AlertStatus.FIRING).order_by("pk"))
     if not firing:
-        return []
+        return [], None
     silences = active_silences(now)
     held = holds(firing)
     tree = RouteTree.load()
@@ -116,6 +140,8 @@ def _firing_groups(now: datetime, repeat: timedelta, report: DispatchReport) -> 
         for delivery in AlertDelivery.objects.filter(alert__status=AlertStatus.FIRING)
     }
     groups: dict[tuple, Group] = {}
+    last_told: dict[tuple, datetime] = {}
+    next_repeat: datetime | None = None
     for alert in firing:
         if silences and silencing(alert, silences) is not None:
             report.silenced += 1
@@ -126,8 +152,12 @@ def _firing_groups(now: datetime, repeat: timedelta, report: DispatchReport) -> 
         for target in tree.targets_for(alert):
             key = (target.channel, target.address, alert.rule, alert.project)
             delivery = told.get((alert.pk, target.channel, target.address))
-            if delivery is not None and delivery.last_notified_at > now - repeat:
-                continue
+            if delivery is not None:
+                told_at = delivery.last_notified_at
+                last_told[key] = max(last_told.get(key, told_at), told_at)
+                if told_at > now - repeat:
+                    next_repeat = min(next_repeat or told_at + repeat, told_at + repeat)
+                    continue
             group = groups.get(key)
             if group is None:
                 group = groups[key] = Group(target=target, rule=alert.rule, project=alert.project)
@@ -135,7 +165,9 @@ def _firing_groups(now: datetime, repeat: timedelta, report: DispatchReport) -> 
                 group.new.append(alert)
             else:
                 group.repeats.append((alert, delivery))
-    return list(groups.values())
+    for key, group in groups.items():
+        group.last_told_at = last_told.get(key)
+    return list(groups.values()), next_repeat
 
 
 def _send_firing(group: Group, now: datetime) -> None:

@@ -7,15 +7,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alerts.alerting.models import OPEN_STATUSES, Alert, AlertEvent, AlertStatus
+from alerts.alerting.models import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Severity
 from alerts.alerting.rules import Rule, get_rule
+from alerts.alerting.thresholds import threshold_value
+from alerts.alerting.ticker import wake_dispatch_by
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +110,7 @@ def raise_alert(
                 raise
             return existing
         AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.RAISED, at=now, message=alert.title)
+        _wake_for_new(now)
     logger.info("alert raised", extra={"rule": rule, "key": alert.key, "alert_id": alert.pk})
     return alert
 
@@ -115,7 +118,11 @@ def raise_alert(
 def _refresh_open(rule: Rule, firing: Firing, now: datetime) -> Alert | None:
     key = str(firing.key)[:MAX_KEY_CHARS]
     labels = _clean_labels(firing.labels)
-    updated = Alert.objects.filter(rule=rule.id, key=key, status__in=OPEN_STATUSES).update(
+    before = Alert.objects.filter(rule=rule.id, key=key, status__in=OPEN_STATUSES).values("pk", "severity").first()
+    if before is None:
+        return None
+    severity = firing.severity or rule.severity
+    updated = Alert.objects.filter(pk=before["pk"], status__in=OPEN_STATUSES).update(
         last_seen_at=now,
         occurrences=F("occurrences") + 1,
         title=firing.title[:MAX_TITLE_CHARS],
@@ -123,10 +130,37 @@ def _refresh_open(rule: Rule, firing: Firing, now: datetime) -> Alert | None:
         labels=labels,
         project=labels.get("project", "")[:100],
         link=firing.link,
+        severity=severity,
     )
     if not updated:
         return None
-    return Alert.objects.filter(rule=rule.id, key=key, status__in=OPEN_STATUSES).first()
+    if severity != before["severity"]:
+        _record_severity_changes([(before["pk"], before["severity"], severity)], now)
+    return Alert.objects.get(pk=before["pk"])
+
+
+def _record_severity_changes(changes: list[tuple[int, str, str]], now: datetime) -> None:
+    """A timeline event for each alert raised again with another severity (the alert keeps its
+    row and its messages already sent; the routes, escalation window and later messages follow
+    the new severity)."""
+    AlertEvent.objects.bulk_create(
+        [
+            AlertEvent(
+                alert_id=pk,
+                kind=AlertEvent.Kind.SEVERITY_CHANGED,
+                at=now,
+                message=_("级别由%(old)s改为%(new)s") % {"old": Severity(old).label, "new": Severity(new).label},
+                data={"from": old, "to": new},
+            )
+            for pk, old, new in changes
+        ],
+        batch_size=CHUNK,
+    )
+
+
+def _wake_for_new(now: datetime) -> None:
+    """New alerts: the ticker's dispatch pass is due when their group_wait ends."""
+    wake_dispatch_by(now + timedelta(seconds=threshold_value("group_wait_s")))
 
 
 def evaluate_rule(*, rule: str, firing: Iterable[Firing], now: datetime | None = None) -> Evaluation:
@@ -145,7 +179,7 @@ def evaluate_rule(*, rule: str, firing: Iterable[Firing], now: datetime | None =
         open_rows = {
             row["key"]: row
             for row in Alert.objects.filter(rule=spec.id, status__in=OPEN_STATUSES).values(
-                "pk", "key", "title", "detail", "labels", "link"
+                "pk", "key", "title", "detail", "labels", "link", "severity"
             )
         }
         gone = [row["pk"] for key, row in open_rows.items() if key not in wanted]
@@ -158,11 +192,19 @@ def evaluate_rule(*, rule: str, firing: Iterable[Firing], now: datetime | None =
             )
         result.refreshed = len(still)
         changed = []
+        severity_changes = []
         for row in still:
             item = wanted[row["key"]]
             labels = _clean_labels(item.labels)
             title = item.title[:MAX_TITLE_CHARS]
-            if (row["title"], row["detail"], row["labels"], row["link"]) != (title, item.detail, labels, item.link):
+            severity = item.severity or spec.severity
+            if (row["title"], row["detail"], row["labels"], row["link"], row["severity"]) != (
+                title,
+                item.detail,
+                labels,
+                item.link,
+                severity,
+            ):
                 changed.append(
                     Alert(
                         pk=row["pk"],
@@ -171,10 +213,16 @@ def evaluate_rule(*, rule: str, firing: Iterable[Firing], now: datetime | None =
                         labels=labels,
                         project=labels.get("project", "")[:100],
                         link=item.link,
+                        severity=severity,
                     )
                 )
+            if severity != row["severity"]:
+                severity_changes.append((row["pk"], row["severity"], severity))
         if changed:
-            Alert.objects.bulk_update(changed, ["title", "detail", "labels", "project", "link"], batch_size=CHUNK)
+            Alert.objects.bulk_update(
+                changed, ["title", "detail", "labels", "project", "link", "severity"], batch_size=CHUNK
+            )
+        _record_severity_changes(severity_changes, now)
 
         new = [_new_alert(spec, item, now) for key, item in wanted.items() if key not in open_rows]
         result.raised = _insert_new(spec, new, now)
@@ -201,6 +249,8 @@ def _insert_new(rule: Rule, alerts: list[Alert], now: datetime) -> list[int]:
     AlertEvent.objects.bulk_create(
         [AlertEvent(alert_id=pk, kind=AlertEvent.Kind.RAISED, at=now) for pk in ids], batch_size=CHUNK
     )
+    if ids:
+        _wake_for_new(now)
     return ids
 
 
@@ -220,6 +270,8 @@ def _auto_resolve(alert_ids: list[int], now: datetime) -> list[int]:
         ],
         batch_size=CHUNK,
     )
+    if resolved:
+        wake_dispatch_by(now)  # "已恢复" to whoever heard them fire, at the next tick
     return resolved
 
 
@@ -249,4 +301,5 @@ def resolve_alert(*, alert_id: int, user, comment: str = "", now: datetime | Non
         if not updated:
             raise IllegalAlertTransition(_("这条预警已经恢复"))
         AlertEvent.objects.create(alert_id=alert_id, kind=AlertEvent.Kind.RESOLVED, at=now, actor=user, message=comment)
+        wake_dispatch_by(now)
     return Alert.objects.get(pk=alert_id)

@@ -115,6 +115,7 @@ class AlertEvent(models.Model):
         NOTIFIED = "notified", _("已通知")
         RESOLVED_NOTIFIED = "resolved_notified", _("已发送恢复通知")
         ESCALATED = "escalated", _("升级")
+        SEVERITY_CHANGED = "severity_changed", _("级别变更")
 
     alert = models.ForeignKey(Alert, verbose_name=_("预警"), related_name="events", on_delete=models.CASCADE)
     kind = models.CharField(_("事件"), max_length=20, choices=Kind.choices)
@@ -276,3 +277,18 @@ class AlertThreshold(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class AlertTimer(models.Model):
+    """A named piece of alerting work that is due at a time, shared by every ticker on every host
+    (see `alerting.ticker`): whoever moves `due_at` past now by a conditional UPDATE does the work."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("预警定时器")
+        verbose_name_plural = _("预警定时器")
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.due_at}"

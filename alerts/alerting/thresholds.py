@@ -28,7 +28,12 @@ class ThresholdSpec:
 SPECS: dict[str, ThresholdSpec] = {
     spec.key: spec
     for spec in (
-        ThresholdSpec("group_window_s", _("分组等待：同一接收人同一规则的预警合并为一条消息"), _("秒"), 60, 0, 3600),
+        # Alertmanager's group_wait: a new group's first message waits this long, so that a burst
+        # raised together is one message.
+        ThresholdSpec("group_wait_s", _("分组等待：新预警首条消息前等待同组的其他预警"), _("秒"), 30, 0, 3600),
+        # Alertmanager's group_interval (the name is kept from when it was the only window): a
+        # group already told hears about its new alerts at most this often.
+        ThresholdSpec("group_window_s", _("分组间隔：同一接收人同一规则两条消息之间至少相隔"), _("秒"), 60, 0, 3600),
         ThresholdSpec("repeat_interval_s", _("仍未恢复的预警再次提醒的间隔"), _("秒"), 4 * 3600, 300, 7 * 86400),
         ThresholdSpec("escalate_critical_s", _("严重预警未确认多久后升级"), _("秒"), 30 * 60, 60, 7 * 86400),
         ThresholdSpec("escalate_warning_s", _("警告预警未确认多久后升级"), _("秒"), 4 * 3600, 60, 30 * 86400),

@@ -1,15 +1,20 @@
 """Aliyun SMS `SendSms` (阿里云短信): an RPC call signed with HMAC-SHA1 over the sorted,
 percent-encoded parameters (Aliyun "RPC signature v1"), sending an approved template whose
 variables are a short title and the link. Facts: `{"Code": "OK"}` ok,
-`isv.BUSINESS_LIMIT_CONTROL` rate limited; SendSms is not idempotent."""
+`isv.BUSINESS_LIMIT_CONTROL` rate limited; SendSms is not idempotent (Aliyun's reference: "does
+not support idempotence … implement your own"; after a timeout, "check the delivery receipt
+status before retrying"). So every message carries our idempotency key as its `OutId`, and
+`find_sent` asks `QuerySendDetails` whether a message with that OutId already went to the number,
+before an attempt whose predecessor may have reached Aliyun is sent again."""
 
 import base64
 import hashlib
 import hmac
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
@@ -21,6 +26,9 @@ TRANSIENT = {"isp.SYSTEM_ERROR", "isp.RAM_PERMISSION_DENY_BUSY", "SignatureNonce
 # Aliyun caps each template variable (35 characters for notification templates).
 TEMPLATE_VARIABLE_MAX = 35
 RATE_LIMIT_WAIT_S = 60.0
+OUT_ID_MAX = 256
+QUERY_PAGE_SIZE = 50  # Aliyun's largest page
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def percent_encode(value: str) -> str:
@@ -43,11 +51,11 @@ def template_params(*, title: str, link: str) -> dict[str, str]:
     return {"title": title[:TEMPLATE_VARIABLE_MAX], "link": link}
 
 
-def send(*, address: str, title: str, text: str, link: str, idempotency_key: str) -> str:
-    """Send the alert template to the phone number `address`; the answer is Aliyun's BizId."""
+def _rpc(action: str, **params: str) -> dict:
+    """One signed RPC call; the answer's JSON (4xx answers carry an Aliyun code too)."""
     params = {
         "AccessKeyId": settings.ALIYUN_ACCESS_KEY_ID,
-        "Action": "SendSms",
+        "Action": action,
         "Format": "JSON",
         "RegionId": "cn-hangzhou",
         "SignatureMethod": "HMAC-SHA1",
@@ -55,14 +63,59 @@ def send(*, address: str, title: str, text: str, link: str, idempotency_key: str
         "SignatureVersion": "1.0",
         "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "Version": "2017-05-25",
+        **params,
+    }
+    params["Signature"] = signature(settings.ALIYUN_ACCESS_KEY_SECRET, "POST", params)
+    return request_json("POST", settings.ALIYUN_SMS_URL, provider="Aliyun SMS", answer_4xx=True, data=params)
+
+
+def out_id(idempotency_key: str) -> str:
+    return idempotency_key[:OUT_ID_MAX]
+
+
+def find_sent(*, address: str, idempotency_key: str, since: datetime) -> str | None:
+    """The BizId of a message already sent to `address` with this key as its OutId, on the China
+    days from `since` to today, or None. An error answer counts as "not found" (the send that
+    follows is then at-least-once, as before) except a rate limit, which is retried later."""
+    wanted = out_id(idempotency_key)
+    day = since.astimezone(CHINA).date()
+    today = datetime.now(CHINA).date()
+    while day <= today:
+        page = 1
+        while True:
+            payload = _rpc(
+                "QuerySendDetails",
+                PhoneNumber=address,
+                SendDate=day.strftime("%Y%m%d"),
+                PageSize=str(QUERY_PAGE_SIZE),
+                CurrentPage=str(page),
+            )
+            code = str(payload.get("Code"))
+            if code in RATE_LIMITED:
+                raise RetryableChannelError(f"sms_{code}", f"Aliyun SMS {code}", retry_after=RATE_LIMIT_WAIT_S)
+            if code != "OK":
+                return None
+            details = (payload.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
+            for detail in details:
+                if detail.get("OutId") == wanted:
+                    return str(detail.get("BizId") or "")
+            if page * QUERY_PAGE_SIZE >= int(payload.get("TotalCount") or 0) or not details:
+                break
+            page += 1
+        day += timedelta(days=1)
+    return None
+
+
+def send(*, address: str, title: str, text: str, link: str, idempotency_key: str) -> str:
+    """Send the alert template to the phone number `address`; the answer is Aliyun's BizId."""
+    params = {
         "PhoneNumbers": address,
         "SignName": settings.ALIYUN_SMS_SIGN_NAME,
         "TemplateCode": settings.ALIYUN_SMS_TEMPLATE_CODE,
         "TemplateParam": json.dumps(template_params(title=title, link=link), ensure_ascii=False),
-        "OutId": idempotency_key[:256],
+        "OutId": out_id(idempotency_key),
     }
-    params["Signature"] = signature(settings.ALIYUN_ACCESS_KEY_SECRET, "POST", params)
-    payload = request_json("POST", settings.ALIYUN_SMS_URL, provider="Aliyun SMS", answer_4xx=True, data=params)
+    payload = _rpc("SendSms", **params)
     code = str(payload.get("Code"))
     if code == "OK":
         return str(payload.get("BizId") or "")

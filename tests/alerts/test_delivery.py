@@ -181,3 +181,33 @@ def test_the_minute_dispatcher_enqueues_each_due_row_once(sandbox, enqueue_in_pr
 
     assert reload(notification).status == Status.SENT
     assert len(sandbox.state()["wecom_messages"]) == 1
+
+
+def test_an_sms_whose_worker_died_after_aliyun_took_it_is_not_sent_again(sandbox):
+    """The crash window: Aliyun accepted the message, the worker died before writing `sent`.
+    After the lease, the sweep puts the row back, and the next attempt finds the message by its
+    OutId (QuerySendDetails) instead of sending a second SMS."""
+    from alerts.channels import sms
+
+    row = notify("sms-crash", channel=Channel.SMS, address="13800138000")
+    now = timezone.now()
+    lease = delivery.claim(row.pk, now=now)
+    sms.send(address=row.address, title=row.title, text=row.text, link=row.link, idempotency_key=row.idempotency_key)
+    # … and the worker is killed here, before record_sent.
+    later = now + timedelta(seconds=delivery.settings.NOTIFY_LEASE_S + 1)
+    assert redelivery.revive_stalled_notifications(now=later)["revived_sending"] == 1
+    assert lease and reload(row).last_error_code == "lease_expired"
+
+    assert delivery.deliver_notification(row.pk, now=later) == Status.SENT
+    assert [m["out_id"] for m in sandbox.state()["sms_messages"]] == ["sms-crash"]
+    assert reload(row).status == Status.SENT
+
+
+def test_an_sms_whose_earlier_attempt_never_reached_aliyun_is_sent(sandbox):
+    row = notify("sms-lost", channel=Channel.SMS, address="13800138000")
+    now = timezone.now()
+    delivery.claim(row.pk, now=now)  # the worker died before sending
+    later = now + timedelta(seconds=delivery.settings.NOTIFY_LEASE_S + 1)
+    redelivery.revive_stalled_notifications(now=later)
+    assert delivery.deliver_notification(row.pk, now=later) == Status.SENT
+    assert [m["out_id"] for m in sandbox.state()["sms_messages"]] == ["sms-lost"]

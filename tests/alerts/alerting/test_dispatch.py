@@ -41,16 +41,16 @@ def sent(**filters):
     return list(Notification.objects.filter(**filters).order_by("pk"))
 
 
-def test_a_burst_is_one_message_per_receiver_after_the_group_window(ops):
+def test_a_burst_is_one_message_per_receiver_after_the_group_wait(ops):
     evaluate_rule(
         rule="stock_low", firing=[Firing(key=f"M-{n:03}", title=f"物料 M-{n:03} 缺料") for n in range(200)], now=T0
     )
 
-    report = dispatch_alert_notifications(now=T0 + timedelta(seconds=30))
-    assert report["messages"] == 0 and report["waiting"] == 400  # still inside the 60 s window
+    report = dispatch_alert_notifications(now=T0 + timedelta(seconds=29))
+    assert report["messages"] == 0 and report["waiting"] == 400  # still inside the 30 s group_wait
     assert not Notification.objects.exists()
 
-    report = dispatch_alert_notifications(now=T0 + timedelta(seconds=60))
+    report = dispatch_alert_notifications(now=T0 + timedelta(seconds=30))
     assert report["messages"] == 2
     [robot] = sent(channel="wecom_robot")
     [email] = sent(channel="email")
@@ -81,14 +81,26 @@ def test_messages_are_grouped_by_rule_and_project(ops):
     assert titles == ["【警告】项目 P1：缺料 2 条", "【警告】项目 P2：缺料 1 条"]
 
 
-def test_an_alert_joining_a_group_already_told_waits_for_its_own_window(ops):
+def test_an_alert_joining_a_group_already_told_waits_for_its_own_group_wait(ops):
     raise_alert(rule="stock_low", key="A", title="A", now=T0)
     dispatch_alert_notifications(now=T0 + timedelta(minutes=1))
     raise_alert(rule="stock_low", key="B", title="B", now=T0 + timedelta(minutes=2))
-    assert dispatch_alert_notifications(now=T0 + timedelta(minutes=2, seconds=30))["messages"] == 0
-    dispatch_alert_notifications(now=T0 + timedelta(minutes=3))
+    assert dispatch_alert_notifications(now=T0 + timedelta(minutes=2, seconds=29))["messages"] == 0
+    dispatch_alert_notifications(now=T0 + timedelta(minutes=2, seconds=30))
     assert [n.title for n in sent(channel="wecom_robot")] == ["【警告】缺料 1 条", "【警告】缺料 1 条"]
     assert "B" in sent(channel="wecom_robot")[1].text
+
+
+def test_a_group_already_told_hears_again_no_sooner_than_its_group_interval(ops, staff_user):
+    """Alertmanager's group_interval, under the threshold name kept from the single window."""
+    set_threshold(key="group_window_s", value=120, user=staff_user)
+    raise_alert(rule="stock_low", key="A", title="A", now=T0)
+    assert dispatch_alert_notifications(now=T0 + timedelta(seconds=30))["messages"] == 2
+    raise_alert(rule="stock_low", key="B", title="B", now=T0 + timedelta(seconds=40))
+    # B's group_wait ended at 70 s, but the group was told at 30 s: not before 150 s.
+    assert dispatch_alert_notifications(now=T0 + timedelta(seconds=149))["messages"] == 0
+    assert dispatch_alert_notifications(now=T0 + timedelta(seconds=150))["messages"] == 2
+    assert "B" in sent(channel="wecom_robot")[-1].text
 
 
 def test_an_alert_still_firing_is_repeated_after_the_repeat_interval_but_not_once_acknowledged(ops, staff_user):
@@ -253,7 +265,7 @@ def test_two_passes_racing_send_a_group_once(ops):
     alert = raise_alert(rule="stock_low", key="A", title="A", now=T0)
     now = T0 + timedelta(minutes=1)
     # Pass 1 has computed its groups when pass 2 sends them first.
-    stale_groups = _firing_groups(now, timedelta(hours=4), DispatchReport())
+    stale_groups, _next_repeat = _firing_groups(now, timedelta(hours=4), DispatchReport())
     dispatch_alert_notifications(now=now)
     for group in stale_groups:
         with pytest.raises(GroupAlreadySent):
@@ -263,7 +275,7 @@ def test_two_passes_racing_send_a_group_once(ops):
 
     # The same for a repeat: the delivery row is claimed by a conditional UPDATE.
     later = T0 + timedelta(hours=5)
-    stale_groups = _firing_groups(later, timedelta(hours=4), DispatchReport())
+    stale_groups, _next_repeat = _firing_groups(later, timedelta(hours=4), DispatchReport())
     dispatch_alert_notifications(now=later)
     for group in stale_groups:
         with pytest.raises(GroupAlreadySent):

@@ -136,3 +136,22 @@ def test_a_large_evaluation_uses_a_bounded_number_of_queries(declare_rule, djang
     with django_assert_max_num_queries(40):
         result = evaluate_rule(rule="stock_low", firing=firing, now=T0 + timedelta(minutes=1))
     assert result.as_dict() == {"raised": 100, "refreshed": 1100, "resolved": 100}
+
+
+def test_raised_again_with_another_severity_the_alert_takes_it_and_its_timeline_says_so(declare_rule):
+    declare_rule(id="stock_low", name="缺料", severity="warning")
+    evaluate_rule(rule="stock_low", firing=[Firing(key="M-1", title="缺料")], now=T0)
+    evaluate_rule(
+        rule="stock_low", firing=[Firing(key="M-1", title="缺料", severity="critical")], now=T0 + timedelta(minutes=1)
+    )
+    alert = Alert.objects.get(key="M-1")
+    assert (alert.severity, alert.occurrences) == ("critical", 2)
+    [event] = alert.events.filter(kind="severity_changed")
+    assert event.data == {"from": "warning", "to": "critical"} and event.message == "级别由警告改为严重"
+
+    raise_alert(rule="stock_low", key="M-1", title="缺料", now=T0 + timedelta(minutes=2))  # the rule's own
+    alert.refresh_from_db()
+    assert alert.severity == "warning" and alert.events.filter(kind="severity_changed").count() == 2
+    # Raised again with the same severity: no event.
+    evaluate_rule(rule="stock_low", firing=[Firing(key="M-1", title="缺料")], now=T0 + timedelta(minutes=3))
+    assert alert.events.filter(kind="severity_changed").count() == 2
