@@ -405,3 +405,14 @@ def private_tempdir(tmp_path, monkeypatch):
     directory.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(directory))
     return directory
+
+
+@pytest.fixture(autouse=True)
+def default_language_after_each_test():
+    """A request with another Accept-Language activates that language for the thread, and the
+    test client runs in the test's thread: without this, one English request makes the next test's
+    messages English."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
