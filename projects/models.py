@@ -295,6 +295,13 @@ def default_project_types() -> list[str]:
     return list(ProjectType.values)
 
 
+def default_notify_channels() -> list[str]:
+    # Every channel the seed names, so that a status change reaches its subscribers out of the box
+    # (under `make run`, the sandbox's WeCom, SMS and SMTP). A channel with no credentials fails
+    # its notifications visibly (dead, with the error), it does not drop them.
+    return ["wecom_app", "sms", "email"]
+
+
 class ProjectSyncConfig(models.Model):
     """The settings staff change at runtime on the config page (one row, pk=1). The cron and the
     enabled flag are not here: they are the `sync_projects` job's django-q2 schedule."""
@@ -306,7 +313,7 @@ class ProjectSyncConfig(models.Model):
     project_types = models.JSONField(_("同步的项目类型"), default=default_project_types)
     sources = models.JSONField(_("同步的数据源"), default=list, blank=True, help_text=_("空表示全部数据源"))
     notify_status_change = models.BooleanField(_("状态变化时通知"), default=True)
-    notify_channels = models.JSONField(_("通知渠道"), default=list, blank=True)
+    notify_channels = models.JSONField(_("通知渠道"), default=default_notify_channels, blank=True)
     time_display = models.CharField(
         _("客户页时间显示"), max_length=20, choices=TimeDisplay.choices, default=TimeDisplay.RELATIVE
     )

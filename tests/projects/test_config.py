@@ -66,7 +66,7 @@ def test_bad_config_is_refused_in_chinese_and_changes_nothing(db, staff_api, bod
     assert response.status_code == 400
     assert field in response.json()["errors"]
     assert sync_schedule().cron == before
-    assert ProjectSyncConfig.load().notify_channels == []
+    assert ProjectSyncConfig.load().notify_channels == ["wecom_app", "sms", "email"]
 
 
 def test_a_bad_cron_with_good_types_changes_neither(db, staff_api):

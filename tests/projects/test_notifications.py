@@ -47,6 +47,15 @@ def test_a_status_change_notifies_the_owner_and_the_customer_contacts(synced):
     assert rows[("email", project.owner_email)].link.startswith("/admin/projects/project/")
 
 
+def test_out_of_the_box_a_status_change_is_sent_on_every_channel(synced):
+    # Nothing configured: under `make run` the subscriber hears of it through the sandbox.
+    change_status(synced, "P00005")
+
+    sync.sync_projects(mode="incremental", now=timezone.now() + timedelta(minutes=15))
+
+    assert set(Notification.objects.values_list("channel", flat=True)) == {"email", "sms", "wecom_app"}
+
+
 def test_each_change_is_announced_once(synced):
     configure(notify_channels=["email"])
     change_status(synced, "P00005")
