@@ -185,7 +185,12 @@ class CustomerLinkAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         token = _current_request.set(request)
         try:
-            return super().change_view(request, object_id, form_url, extra_context)
+            response = super().change_view(request, object_id, form_url, extra_context)
+            # A TemplateResponse renders after the view returns, when the request is gone and
+            # the link would be a bare path (a QR code a phone cannot open): render it here.
+            if hasattr(response, "render"):
+                response.render()
+            return response
         finally:
             _current_request.reset(token)
 

@@ -224,16 +224,34 @@ class SyncStartView(APIView):
         )
 
 
+# Changes listed per run in the history; `changes_total` counts them all.
+HISTORY_CHANGES_DEFAULT = 100
+HISTORY_CHANGES_MAX = 5000
+
+
 class SyncHistoryView(APIView):
     permission_classes = [IsStaffMember]
 
     @extend_schema(
         summary="Project sync runs, newest first, with the projects each changed (field-level diff)",
+        parameters=[
+            OpenApiParameter(
+                "changes",
+                int,
+                description="changes listed per run (default 100, at most 5000); changes_total counts all",
+            )
+        ],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request):
+        raw = request.query_params.get("changes", str(HISTORY_CHANGES_DEFAULT))
+        if not raw.isdigit() or int(raw) > HISTORY_CHANGES_MAX:
+            raise exceptions.ValidationError(
+                {"changes": [_("应为 0 到 %(max)s 之间的整数") % {"max": HISTORY_CHANGES_MAX}]}
+            )
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.sync_history(), request, view=self)
+        changes = selectors.first_changes(page, per_run=int(raw))
         return envelope(
             {
                 "count": paginator.page.paginator.count,
@@ -241,7 +259,11 @@ class SyncHistoryView(APIView):
                 "next": paginator.get_next_link(),
                 "previous": paginator.get_previous_link(),
                 "records": [
-                    sync_run_payload(run, changes=[change_payload(c) for c in run.changes.all()]) for run in page
+                    {
+                        **sync_run_payload(run, changes=[change_payload(c) for c in changes[run.pk]]),
+                        "changes_total": run.changes_total,
+                    }
+                    for run in page
                 ],
             }
         )

@@ -88,37 +88,58 @@ def refresh_project(*, source: str, remote_id: str) -> None:
     asked_at = timezone.now()
     key = f"projects:flight:{source}:{remote_id}"
     timeout_s = settings.PROJECTS_READ_TIMEOUT_S
-    if cache.add(key, FLYING, timeout=int(timeout_s + FLIGHT_KEY_GRACE_S)):
-        outcome = FAILED + "connection_error"
-        try:
-            sync.fetch_one(source=source, remote_id=remote_id, timeout_s=timeout_s)
-            outcome = LANDED
-        except ProjectNotFound:
-            outcome = MISSING
-            raise
-        except RemoteError as exc:
-            outcome = FAILED + exc.code
-            raise
-        finally:
-            cache.set(key, outcome, timeout=OUTCOME_KEPT_S)
-        return
-    _wait_for_flight(key=key, source=source, remote_id=remote_id, asked_at=asked_at, timeout_s=timeout_s)
+    if cache.add(key, FLYING, timeout=_flight_key_timeout(timeout_s)) or _wait_for_flight(
+        key=key, source=source, remote_id=remote_id, asked_at=asked_at, timeout_s=timeout_s
+    ):
+        _fly(key=key, source=source, remote_id=remote_id, timeout_s=timeout_s)
 
 
-def _wait_for_flight(*, key: str, source: str, remote_id: str, asked_at: datetime, timeout_s: float) -> None:
+def _flight_key_timeout(timeout_s: float) -> int:
+    return int(timeout_s + FLIGHT_KEY_GRACE_S)
+
+
+def _fly(*, key: str, source: str, remote_id: str, timeout_s: float) -> None:
+    """The leader's fetch; its outcome stays on the key for the callers waiting on it."""
+    outcome = FAILED + "connection_error"
+    try:
+        sync.fetch_one(source=source, remote_id=remote_id, timeout_s=timeout_s)
+        outcome = LANDED
+    except ProjectNotFound:
+        outcome = MISSING
+        raise
+    except RemoteError as exc:
+        outcome = FAILED + exc.code
+        raise
+    finally:
+        cache.set(key, outcome, timeout=OUTCOME_KEPT_S)
+
+
+def _wait_for_flight(*, key: str, source: str, remote_id: str, asked_at: datetime, timeout_s: float) -> bool:
+    """Wait for the flight in the air; True when there turns out to be none and this caller has
+    taken the key to fly itself."""
     deadline = time.monotonic() + timeout_s + FLIGHT_KEY_GRACE_S
     outcome = None
     while time.monotonic() < deadline:
         outcome = cache.get(key)
-        if outcome != FLYING:
+        if outcome is None:
+            if _fetched_since(source=source, remote_id=remote_id, asked_at=asked_at):
+                return False  # the outcome expired, but the copy is fresher than the question
+            # The key refused us yet reads as nothing: on the database cache that is the second
+            # after an outcome expired (add() compares whole seconds, get() the exact time).
+            # No one is fetching, so take the key rather than answer a refresh never tried.
+            if cache.add(key, FLYING, timeout=_flight_key_timeout(timeout_s)):
+                return True
+        elif outcome != FLYING:
             break
         time.sleep(FLIGHT_POLL_S)
     if outcome == LANDED:
-        return
+        return False
     if outcome == MISSING:
         raise ProjectNotFound("not_found", f"the project system has no {remote_id}")
-    fetched_at = Project.objects.filter(source=source, remote_id=remote_id).values_list("fetched_at", flat=True).first()
-    if outcome is None and fetched_at is not None and fetched_at >= asked_at:
-        return  # the outcome expired, but the copy is fresher than the question
     code = outcome[len(FAILED) :] if outcome and outcome.startswith(FAILED) else "timeout"
     raise RemoteUnavailable(code, "another request's refresh of this project did not succeed")
+
+
+def _fetched_since(*, source: str, remote_id: str, asked_at: datetime) -> bool:
+    fetched_at = Project.objects.filter(source=source, remote_id=remote_id).values_list("fetched_at", flat=True).first()
+    return fetched_at is not None and fetched_at >= asked_at

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Count, F, Prefetch, QuerySet, Window, prefetch_related_objects
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy
 
 from alerts.models import JobRun
@@ -84,9 +85,26 @@ def project_list(
 
 
 def sync_history() -> QuerySet[ProjectSyncRun]:
-    return ProjectSyncRun.objects.prefetch_related(
-        Prefetch("changes", queryset=ProjectChange.objects.order_by("remote_id"))
-    ).order_by("-started_at", "-id")
+    """Runs newest first, each with `changes_total`; their changes come from `first_changes`."""
+    return ProjectSyncRun.objects.annotate(changes_total=Count("changes")).order_by("-started_at", "-id")
+
+
+def first_changes(runs, *, per_run: int) -> dict[int, list[ProjectChange]]:
+    """The first `per_run` changes (by project) of each run, in one query: a first sync creates
+    every project, and listing them all made one history page megabytes."""
+    by_run: dict[int, list[ProjectChange]] = {run.pk: [] for run in runs}
+    if per_run:
+        ranked = (
+            ProjectChange.objects.filter(run__in=list(by_run))
+            .annotate(
+                rank=Window(RowNumber(), partition_by=F("run_id"), order_by=(F("remote_id").asc(), F("id").asc()))
+            )
+            .filter(rank__lte=per_run)
+            .order_by("run_id", "rank")
+        )
+        for change in ranked:
+            by_run[change.run_id].append(change)
+    return by_run
 
 
 def duty_tasks(*, day, username: str | None, person: str = "") -> QuerySet[DutyTask]:

@@ -28,3 +28,18 @@ def test_500_is_a_chinese_page_that_needs_no_request_context():
     assert response.status_code == 500
     assert "服务器出错了" in html
     assert "Traceback" not in html
+
+
+@pytest.mark.django_db
+def test_a_page_refused_to_a_signed_in_user_is_a_chinese_page(client, field_user):
+    """Walked under `make run`: a field user opening the project dashboard got Django's bare
+    English "403 Forbidden"."""
+    client.force_login(field_user)
+    response = client.get("/projects/dashboard/")
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert 'lang="zh-hans"' in html
+    assert "没有权限" in html
+    assert "Forbidden" not in html
+    english = client.get("/projects/dashboard/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "permission" in english

@@ -4,6 +4,7 @@ history with its chart."""
 import pytest
 from django.test import Client
 
+from projects import links
 from projects.models import CustomerLink, Project, ProjectSyncRun
 
 
@@ -32,7 +33,10 @@ def test_staff_create_a_customer_link_in_the_admin_and_see_its_qr_code(synced, s
     assert (link.project, link.created_by, link.note) == (project, staff_user, "客户甲")
     assert 13 <= (link.expires_at - link.created_at).days <= 14
     detail = staff_browser.get(f"/admin/projects/customerlink/{link.pk}/change/").content.decode()
-    assert "<svg" in detail and "/p/" in detail
+    # The whole address, so the printed QR code opens the page on a customer's phone.
+    url = "http://testserver" + links.customer_path(link)
+    assert f"href='{url}'" in detail
+    assert links.qr_svg(url) in detail
 
 
 def test_an_over_long_link_is_refused_in_the_admin(synced, staff_browser):

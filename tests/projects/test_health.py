@@ -126,3 +126,11 @@ def test_the_daily_snapshot_keeps_one_row_per_project_and_day(projects):
         str(day) for day in ProjectHealth.objects.filter(project__remote_id="P00001").values_list("day", flat=True)
     )
     assert days == ["2026-06-14", "2026-06-15"]
+
+
+def test_the_health_levels_speak_english_when_asked():
+    from django.utils import translation
+
+    with translation.override("en"):
+        labels = [str(level.label) for level in ProjectHealth.Level]
+    assert labels == ["Healthy", "Watch", "At risk"]

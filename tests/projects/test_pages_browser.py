@@ -36,3 +36,25 @@ def test_the_dashboard_fits_a_phone_and_passes_axe(live_server, staff_user, brow
     page.goto(live_server.url + "/projects/dashboard/")
     assert page.locator(".project-card").count() == 3
     assert page.locator("svg.spark polyline").count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_customer_page_fits_a_phone_and_passes_axe(live_server, staff_user, browser_page):  # noqa: F811
+    """The customer's own page (mobile-first): opened from a link on a 390 px phone, no sign-in."""
+    script = axe_script()
+    if script is None:
+        pytest.skip("axe-core is not available (pip install axe-playwright-python, which bundles axe.min.js)")
+    page = browser_page
+
+    def linked():
+        from projects import links
+        from projects.models import Project
+
+        _projects(1)
+        return links.customer_path(links.create_link(project=Project.objects.get(), user=staff_user))
+
+    path = outside_playwright(linked)
+    page.goto(live_server.url + path)
+    assert page.locator("h1").count() == 1
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert serious_violations(page, script) == []

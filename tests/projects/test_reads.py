@@ -112,3 +112,18 @@ def test_staff_list_filters_by_type_status_and_change_time(synced, staff_api):
     assert by_status["count"] == sum(1 for row in everything["records"] if row["status"] == status)
     assert staff_api.get("/api/projects/?changed_since=2999-01-01T00:00:00%2B08:00").json()["data"]["count"] == 0
     assert staff_api.get("/api/projects/?changed_since=yesterday").status_code == 400
+
+
+def test_a_refresh_when_the_flight_key_refuses_but_reads_empty_still_calls_the_remote(synced, staff_api):
+    """On the database cache, in the second after a refresh's outcome expires, add() still finds
+    the key (it compares whole seconds) while get() reads nothing (it compares the exact time).
+    Walked under `make run`: a refresh then answered stale ("timeout") without calling the remote.
+    A key held with nothing in it, for two seconds, is that state on every cache backend."""
+    from django.core.cache import cache
+
+    synced.set_status("P00003", "paused")
+    cache.set("projects:flight:main:P00003", None, timeout=2)
+    calls = detail_calls(synced)
+    data = staff_api.get("/api/projects/P00003?force_sync=true").json()["data"]
+    assert (data["stale"], data["status"]) == (False, "paused")
+    assert detail_calls(synced) == calls + 1

@@ -64,3 +64,16 @@ def test_only_staff_see_or_start_syncs(remote, client, request):
     assert api.post("/api/projects/sync").status_code in (401, 403)
     assert api.get("/api/projects/sync-history").status_code in (401, 403)
     assert not JobRun.objects.exists()
+
+
+def test_the_history_caps_the_changes_it_lists_per_run_and_counts_them_all(synced, staff_api):
+    """Walked under `make run`: after the first sync of 3,000 projects one history page was 5.7 MB
+    (every created project's whole diff). A run lists at most `changes` of them (default 100) and
+    says how many there are."""
+    run = staff_api.get("/api/projects/sync-history?changes=5").json()["data"]["records"][0]
+    assert (run["created"], run["changes_total"], len(run["changes"])) == (30, 30, 5)
+    assert [c["project_id"] for c in run["changes"]] == ["P00001", "P00002", "P00003", "P00004", "P00005"]
+    assert len(staff_api.get("/api/projects/sync-history").json()["data"]["records"][0]["changes"]) == 30
+    assert staff_api.get("/api/projects/sync-history?changes=0").json()["data"]["records"][0]["changes"] == []
+    refused = staff_api.get("/api/projects/sync-history?changes=abc")
+    assert refused.status_code == 400 and "changes" in refused.json()["message"]
