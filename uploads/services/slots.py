@@ -94,7 +94,8 @@ def renew_leases(*, record_id: int, lease_token: str, slot_token: str) -> bool:
     was lost (recovered or changed by someone else), so the caller knows its claim is gone."""
     now = timezone.now()
     expires = now + timedelta(seconds=settings.UPLOAD_LEASE_S)
-    UploadSlot.objects.filter(holder_token=slot_token).update(lease_expires_at=expires)
+    # The slot's `record_id` catches up with the row it works on now (for whoever looks at slots).
+    UploadSlot.objects.filter(holder_token=slot_token).update(lease_expires_at=expires, record_id=record_id)
     return bool(
         UploadRecord.objects.filter(pk=record_id, status=UploadStatus.UPLOADING, lease_token=lease_token).update(
             lease_expires_at=expires, updated_at=now
@@ -102,30 +103,62 @@ def renew_leases(*, record_id: int, lease_token: str, slot_token: str) -> bool:
     )
 
 
+class SlotLeases:
+    """The row a slot's holder is sending now, whose lease `slot_leases_kept_alive` renews."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: tuple[int, str] | None = None
+
+    @contextlib.contextmanager
+    def sending(self, *, record_id: int, lease_token: str):
+        with self._lock:
+            self._current = (record_id, lease_token)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._current = None
+
+    def current(self) -> tuple[int, str] | None:
+        with self._lock:
+            return self._current
+
+
 @contextlib.contextmanager
-def leases_kept_alive(*, record_id: int, lease_token: str, slot_token: str):
-    """Renew the row and slot leases every third of UPLOAD_LEASE_S while the block runs, from a
-    thread of its own: the upload call blocks this one for as long as the remote takes."""
+def slot_leases_kept_alive(slot_token: str):
+    """Renew the slot's lease, and the lease of the row it is sending (`SlotLeases.sending`),
+    every third of UPLOAD_LEASE_S while the block runs, from a thread of its own: the upload call
+    blocks this one for as long as the remote takes. One thread for every row the holder drains,
+    not one per row: starting and joining a thread costs two thread switches between calls."""
+    leases = SlotLeases()
     stop = threading.Event()
     interval = settings.UPLOAD_LEASE_S / 3
 
     def keep_alive() -> None:
         try:
             while not stop.wait(interval):
+                sending = leases.current()
                 try:
-                    if not renew_leases(record_id=record_id, lease_token=lease_token, slot_token=slot_token):
+                    if sending is None:
+                        hold_slot(slot_token, seconds=settings.UPLOAD_LEASE_S)
+                        continue
+                    record_id, lease_token = sending
+                    renewed = renew_leases(record_id=record_id, lease_token=lease_token, slot_token=slot_token)
+                    # Not renewed because the attempt just ended is fine; while it still runs, the
+                    # row was taken back (recovered or changed by someone else): say so.
+                    if not renewed and leases.current() == sending:
                         logger.warning("upload lease lost while uploading", extra={"record_id": record_id})
-                        return
                 except Exception:
                     # A database hiccup: the next beat tries again, well before the lease ends.
-                    logger.exception("could not renew upload lease", extra={"record_id": record_id})
+                    logger.exception("could not renew upload lease", extra={"slot": slot_token[:8]})
         finally:
             db.connection.close()  # this thread's own connection
 
-    beat = threading.Thread(target=keep_alive, name=f"upload-lease-{record_id}", daemon=True)
+    beat = threading.Thread(target=keep_alive, name=f"upload-lease-{slot_token[:8]}", daemon=True)
     beat.start()
     try:
-        yield
+        yield leases
     finally:
         stop.set()
         beat.join()
