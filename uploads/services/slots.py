@@ -4,7 +4,6 @@ and the renewal that keeps a live upload's row and slot leases from lapsing."""
 import contextlib
 import logging
 import os
-import random
 import secrets
 import threading
 from datetime import timedelta
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from django import db
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from uploads.models import UploadRecord, UploadSlot, UploadStatus
@@ -56,26 +55,35 @@ def dead_local_holders(holders: set[str]) -> set[str]:
     return dead
 
 
-def claim_slot(record_id: int) -> str | None:
-    """Take one of YONYOU_MAX_CONCURRENCY slots (a conditional UPDATE on a free or expired slot);
-    None when all are busy. Never waits."""
+def claim_slot(record_id: int | None) -> str | None:
+    """Take one of YONYOU_MAX_CONCURRENCY slots, free or with an expired lease; None when all are
+    busy. Never waits. One statement finds and takes the slot: on SQLite it runs under the one
+    write lock, and on PostgreSQL workers claiming at once lock different slots (SKIP LOCKED), so
+    a worker filling the free slots with threads does not lose round trips to their races."""
     cap = max(1, settings.YONYOU_MAX_CONCURRENCY)
-    _ensure_slots(cap)
+    token = _take_free_slot(cap, record_id)
+    if token is None and UploadSlot.objects.filter(number__lte=cap).count() < cap:
+        _ensure_slots(cap)  # a first start, or a raised cap
+        token = _take_free_slot(cap, record_id)
+    return token
+
+
+def _take_free_slot(cap: int, record_id: int | None) -> str | None:
     now = timezone.now()
     token = secrets.token_hex(16)
-    free = Q(holder_token__isnull=True) | Q(lease_expires_at__lt=now)
-    candidates = list(UploadSlot.objects.filter(free, number__lte=cap).values_list("number", flat=True))
-    random.shuffle(candidates)  # spread contention between workers
-    for number in candidates:
-        claimed = UploadSlot.objects.filter(free, number=number).update(
-            holder_token=token,
-            holder=this_worker(),
-            record_id=record_id,
-            lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
-        )
-        if claimed:
-            return token
-    return None
+    ops = connection.ops
+    table = ops.quote_name(UploadSlot._meta.db_table)
+    when = ops.adapt_datetimefield_value(now)
+    free = "number <= %s AND (holder_token IS NULL OR lease_expires_at < %s)"
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    # Our own table and column names; every value is a parameter.
+    target = f"(SELECT number FROM {table} WHERE {free} ORDER BY number LIMIT 1{skip_locked})"  # noqa: S608
+    take = "holder_token = %s, holder = %s, record_id = %s, lease_expires_at = %s"
+    sql = f"UPDATE {table} SET {take} WHERE number = {target} AND {free} RETURNING number"  # noqa: S608
+    expires = ops.adapt_datetimefield_value(now + timedelta(seconds=settings.UPLOAD_LEASE_S))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token, this_worker(), record_id, expires, cap, when, cap, when])
+        return token if cursor.fetchall() else None
 
 
 def release_slot(token: str) -> None:
