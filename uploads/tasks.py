@@ -24,7 +24,13 @@ def take_back_on_worker_start(sender=None, **kwargs) -> None:
     restart or a worker's death, instead of after UPLOAD_LEASE_S / UPLOAD_PENDING_STALE_S; then a
     heartbeat, so that a death on another host is noticed within UPLOAD_HEARTBEAT_DEAD_S too."""
     from django.apps import apps
+    from django_q.conf import Conf
 
+    if Conf.SYNC:
+        # django-q2 runs the task inline, in the process that queued it (a test, a debugging web
+        # process): no worker started, none to take back from, and a heartbeat there would beat
+        # for that process's whole life, one more thread per task.
+        return
     try:
         services.take_back_from_dead_workers(enqueued_before=apps.get_app_config("uploads").started_at)
     except Exception:  # a worker must start even if this fails; the periodic sweep remains

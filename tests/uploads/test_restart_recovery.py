@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -89,3 +90,19 @@ def test_uploads_of_a_killed_cluster_are_taken_back_by_the_next_one_within_secon
     assert set(names) == set(UploadRecord.objects.filter(pk__in=ids).values_list("file_name", flat=True))
     assert set(names.values()) == {1}, "every file in Yonyou exactly once"
     assert services.requeue_stalled_uploads()["recovered_uploading"] == 0
+
+
+@pytest.mark.django_db
+def test_a_task_run_inline_starts_no_heartbeat_in_the_process_that_queued_it(monkeypatch):
+    """django-q2's sync mode (tests, debugging) runs the worker-start hook in the calling process:
+    a heartbeat started there would outlive its test's database and log "heartbeat failed"."""
+    from django_q.conf import Conf
+    from django_q.tasks import async_task
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+    before = {thread.ident for thread in threading.enumerate()}
+
+    async_task("uploads.tasks.enqueue_uploads", [])
+
+    started = [t.name for t in threading.enumerate() if t.ident not in before and t.name == "upload-heartbeat"]
+    assert not started

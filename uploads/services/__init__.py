@@ -30,7 +30,7 @@ from uploads.services.recovery import (
     take_back_from_silent_workers,
 )
 from uploads.services.retention import purge_local_copies
-from uploads.services.slots import claim_slot, hold_slot, leases_kept_alive, release_slot, renew_leases
+from uploads.services.slots import claim_slot, hold_slot, release_slot, renew_leases, slot_leases_kept_alive
 from uploads.services.staff import retry_failed, retry_one, soft_delete
 from uploads.services.states import (
     IllegalTransition,
@@ -60,7 +60,6 @@ __all__ = [
     "file_problem",
     "hold_slot",
     "keep_beating",
-    "leases_kept_alive",
     "mark_failed",
     "mark_retry_or_failed",
     "mark_success",
@@ -72,6 +71,7 @@ __all__ = [
     "retry_delay_s",
     "retry_failed",
     "retry_one",
+    "slot_leases_kept_alive",
     "soft_delete",
     "start_attempt",
     "take_back_from_dead_workers",

@@ -13,14 +13,14 @@ from django.utils.translation import gettext as _
 from uploads import files
 from uploads.models import UploadRecord, UploadStatus
 from uploads.services.dispatch import dispatch_due_uploads, enqueue_uploads
-from uploads.services.slots import claim_slot, hold_slot, leases_kept_alive, release_slot
+from uploads.services.slots import claim_slot, hold_slot, release_slot, slot_leases_kept_alive
 from uploads.services.states import (
+    begin_attempt,
     due_count,
     mark_failed,
     mark_retry_or_failed,
     mark_success,
     mark_waiting_for_slot,
-    start_attempt,
     take_next_due,
 )
 
@@ -45,33 +45,34 @@ def upload_to_yonyou(record_id: int) -> str:
             return "waiting"
     # Past this budget no new row is taken, so a task ends and django-q2's timeout stays far.
     budget_ends = time.monotonic() + settings.UPLOAD_DRAIN_BUDGET_S
-    lease = start_attempt(record_id)
+    record = begin_attempt(record_id)
     helpers = _start_helpers(budget_ends)
     try:
-        return _deliver_while_due(slot, record_id=record_id, lease=lease, budget_ends=budget_ends)
+        return _deliver_while_due(slot, record=record, first=record_id, budget_ends=budget_ends)
     finally:
         for helper in helpers:
             helper.join()
 
 
-def _deliver_while_due(slot: str, *, record_id: int | None, lease: str | None, budget_ends: float) -> str:
-    """Deliver `record_id` under `slot`, then keep the slot and take the next due row at once,
-    until none is due, the budget is spent or a call was abandoned: a freed slot handed on through
-    the broker waits a poll, and a worker per call would tie throughput to the worker count."""
+def _deliver_while_due(slot: str, *, record: UploadRecord | None, first: int | None, budget_ends: float) -> str:
+    """Deliver `record` (already `uploading` under its lease) under `slot`, then keep the slot and
+    take the next due row at once, until none is due, the budget is spent or a call was abandoned:
+    a freed slot handed on through the broker waits a poll, and a worker per call would tie
+    throughput to the worker count. Returns the outcome of row `first`."""
     first_outcome = "skipped"
-    first = record_id
     abandoned = False
     try:
-        if lease is None:  # a helper, or our row was taken by someone else: the slot is ours, use it
-            record_id, lease = take_next_due(slot)
-        while lease is not None and record_id is not None:
-            with leases_kept_alive(record_id=record_id, lease_token=lease, slot_token=slot):
-                outcome, abandoned = _attempt(UploadRecord.objects.get(pk=record_id), lease)
-            if record_id == first:
-                first_outcome = outcome
-            if abandoned or time.monotonic() >= budget_ends:
-                break
-            record_id, lease = take_next_due(slot)
+        if record is None:  # a helper, or our row was taken by someone else: the slot is ours, use it
+            record = take_next_due()
+        with slot_leases_kept_alive(slot) as leases:
+            while record is not None:
+                with leases.sending(record_id=record.pk, lease_token=record.lease_token):
+                    outcome, abandoned = _attempt(record, record.lease_token)
+                if record.pk == first:
+                    first_outcome = outcome
+                if abandoned or time.monotonic() >= budget_ends:
+                    break
+                record = take_next_due()
     finally:
         if abandoned:
             # We gave up waiting, but Yonyou may still be working on the call: the slot stays
@@ -92,25 +93,22 @@ def _start_helpers(budget_ends: float) -> list[threading.Thread]:
         # Another thread's connection cannot see rows this transaction has not committed.
         return helpers
     wanted = min(due_count(limit=settings.YONYOU_MAX_CONCURRENCY), settings.YONYOU_MAX_CONCURRENCY - 1)
-    for _number in range(wanted):
-        slot = claim_slot(None)
-        if slot is None:
-            break
-        # The helper takes its row itself: the slots' first rows are taken in parallel.
+    for number in range(wanted):
+        # Each helper claims its slot and its row itself, so that this worker's own call, and the
+        # helpers' first calls, start together rather than one claim after another.
         helper = threading.Thread(
-            target=_helper_delivers,
-            kwargs={"slot": slot, "record_id": None, "lease": None, "budget_ends": budget_ends},
-            name=f"upload-slot-{slot[:8]}",
-            daemon=True,
+            target=_helper_delivers, kwargs={"budget_ends": budget_ends}, name=f"upload-helper-{number}", daemon=True
         )
         helper.start()
         helpers.append(helper)
     return helpers
 
 
-def _helper_delivers(**kwargs) -> None:
+def _helper_delivers(*, budget_ends: float) -> None:
     try:
-        _deliver_while_due(**kwargs)
+        slot = claim_slot(None)
+        if slot is not None:  # else another worker took the slot first: it drains from there
+            _deliver_while_due(slot, record=None, first=None, budget_ends=budget_ends)
     except Exception:
         # Its row is `uploading` under a lease: recovery takes it back; the worker goes on.
         logger.exception("upload helper thread crashed")

@@ -4,7 +4,6 @@ and the renewal that keeps a live upload's row and slot leases from lapsing."""
 import contextlib
 import logging
 import os
-import random
 import secrets
 import threading
 from datetime import timedelta
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from django import db
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from uploads.models import UploadRecord, UploadSlot, UploadStatus
@@ -56,26 +55,35 @@ def dead_local_holders(holders: set[str]) -> set[str]:
     return dead
 
 
-def claim_slot(record_id: int) -> str | None:
-    """Take one of YONYOU_MAX_CONCURRENCY slots (a conditional UPDATE on a free or expired slot);
-    None when all are busy. Never waits."""
+def claim_slot(record_id: int | None) -> str | None:
+    """Take one of YONYOU_MAX_CONCURRENCY slots, free or with an expired lease; None when all are
+    busy. Never waits. One statement finds and takes the slot: on SQLite it runs under the one
+    write lock, and on PostgreSQL workers claiming at once lock different slots (SKIP LOCKED), so
+    a worker filling the free slots with threads does not lose round trips to their races."""
     cap = max(1, settings.YONYOU_MAX_CONCURRENCY)
-    _ensure_slots(cap)
+    token = _take_free_slot(cap, record_id)
+    if token is None and UploadSlot.objects.filter(number__lte=cap).count() < cap:
+        _ensure_slots(cap)  # a first start, or a raised cap
+        token = _take_free_slot(cap, record_id)
+    return token
+
+
+def _take_free_slot(cap: int, record_id: int | None) -> str | None:
     now = timezone.now()
     token = secrets.token_hex(16)
-    free = Q(holder_token__isnull=True) | Q(lease_expires_at__lt=now)
-    candidates = list(UploadSlot.objects.filter(free, number__lte=cap).values_list("number", flat=True))
-    random.shuffle(candidates)  # spread contention between workers
-    for number in candidates:
-        claimed = UploadSlot.objects.filter(free, number=number).update(
-            holder_token=token,
-            holder=this_worker(),
-            record_id=record_id,
-            lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
-        )
-        if claimed:
-            return token
-    return None
+    ops = connection.ops
+    table = ops.quote_name(UploadSlot._meta.db_table)
+    when = ops.adapt_datetimefield_value(now)
+    free = "number <= %s AND (holder_token IS NULL OR lease_expires_at < %s)"
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    # Our own table and column names; every value is a parameter.
+    target = f"(SELECT number FROM {table} WHERE {free} ORDER BY number LIMIT 1{skip_locked})"  # noqa: S608
+    take = "holder_token = %s, holder = %s, record_id = %s, lease_expires_at = %s"
+    sql = f"UPDATE {table} SET {take} WHERE number = {target} AND {free} RETURNING number"  # noqa: S608
+    expires = ops.adapt_datetimefield_value(now + timedelta(seconds=settings.UPLOAD_LEASE_S))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token, this_worker(), record_id, expires, cap, when, cap, when])
+        return token if cursor.fetchall() else None
 
 
 def release_slot(token: str) -> None:
@@ -94,7 +102,8 @@ def renew_leases(*, record_id: int, lease_token: str, slot_token: str) -> bool:
     was lost (recovered or changed by someone else), so the caller knows its claim is gone."""
     now = timezone.now()
     expires = now + timedelta(seconds=settings.UPLOAD_LEASE_S)
-    UploadSlot.objects.filter(holder_token=slot_token).update(lease_expires_at=expires)
+    # The slot's `record_id` catches up with the row it works on now (for whoever looks at slots).
+    UploadSlot.objects.filter(holder_token=slot_token).update(lease_expires_at=expires, record_id=record_id)
     return bool(
         UploadRecord.objects.filter(pk=record_id, status=UploadStatus.UPLOADING, lease_token=lease_token).update(
             lease_expires_at=expires, updated_at=now
@@ -102,30 +111,62 @@ def renew_leases(*, record_id: int, lease_token: str, slot_token: str) -> bool:
     )
 
 
+class SlotLeases:
+    """The row a slot's holder is sending now, whose lease `slot_leases_kept_alive` renews."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: tuple[int, str] | None = None
+
+    @contextlib.contextmanager
+    def sending(self, *, record_id: int, lease_token: str):
+        with self._lock:
+            self._current = (record_id, lease_token)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._current = None
+
+    def current(self) -> tuple[int, str] | None:
+        with self._lock:
+            return self._current
+
+
 @contextlib.contextmanager
-def leases_kept_alive(*, record_id: int, lease_token: str, slot_token: str):
-    """Renew the row and slot leases every third of UPLOAD_LEASE_S while the block runs, from a
-    thread of its own: the upload call blocks this one for as long as the remote takes."""
+def slot_leases_kept_alive(slot_token: str):
+    """Renew the slot's lease, and the lease of the row it is sending (`SlotLeases.sending`),
+    every third of UPLOAD_LEASE_S while the block runs, from a thread of its own: the upload call
+    blocks this one for as long as the remote takes. One thread for every row the holder drains,
+    not one per row: starting and joining a thread costs two thread switches between calls."""
+    leases = SlotLeases()
     stop = threading.Event()
     interval = settings.UPLOAD_LEASE_S / 3
 
     def keep_alive() -> None:
         try:
             while not stop.wait(interval):
+                sending = leases.current()
                 try:
-                    if not renew_leases(record_id=record_id, lease_token=lease_token, slot_token=slot_token):
+                    if sending is None:
+                        hold_slot(slot_token, seconds=settings.UPLOAD_LEASE_S)
+                        continue
+                    record_id, lease_token = sending
+                    renewed = renew_leases(record_id=record_id, lease_token=lease_token, slot_token=slot_token)
+                    # Not renewed because the attempt just ended is fine; while it still runs, the
+                    # row was taken back (recovered or changed by someone else): say so.
+                    if not renewed and leases.current() == sending:
                         logger.warning("upload lease lost while uploading", extra={"record_id": record_id})
-                        return
                 except Exception:
                     # A database hiccup: the next beat tries again, well before the lease ends.
-                    logger.exception("could not renew upload lease", extra={"record_id": record_id})
+                    logger.exception("could not renew upload lease", extra={"slot": slot_token[:8]})
         finally:
             db.connection.close()  # this thread's own connection
 
-    beat = threading.Thread(target=keep_alive, name=f"upload-lease-{record_id}", daemon=True)
+    beat = threading.Thread(target=keep_alive, name=f"upload-lease-{slot_token[:8]}", daemon=True)
     beat.start()
     try:
-        yield
+        yield leases
     finally:
         stop.set()
         beat.join()

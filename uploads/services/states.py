@@ -16,7 +16,8 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from uploads.models import UploadRecord, UploadStatus
@@ -31,24 +32,53 @@ class IllegalTransition(Exception):
 
 def start_attempt(record_id: int) -> str | None:
     """pending → uploading, under a fresh lease; None if another worker won or the row is not due."""
+    record = begin_attempt(record_id)
+    return record.lease_token if record is not None else None
+
+
+# What a delivery attempt reads of its row, loaded by the statement that claims it (in the model's
+# column order, as `Model.from_db` wants them).
+_ATTEMPT_READS = {"id", "business_id", "doc_number", "doc_type", "file_name", "local_file_path", "attempts"}
+_ATTEMPT_READS.add("lease_token")
+ATTEMPT_FIELDS = tuple(f.column for f in UploadRecord._meta.concrete_fields if f.column in _ATTEMPT_READS)
+
+
+def begin_attempt(record_id: int | None = None) -> UploadRecord | None:
+    """pending → uploading under a fresh lease, for `record_id`, or with None for the oldest pending
+    row that could start now (due, or with a task still on its way, which then finds it taken and
+    skips). One statement claims the row and returns what the attempt needs (`ATTEMPT_FIELDS`, the
+    rest deferred): between two calls on one slot, the database is asked once, not three times.
+    None if another worker won, or nothing is due."""
     now = timezone.now()
     token = secrets.token_hex(16)
-    won = (
-        UploadRecord.objects.alive()
-        .filter(pk=record_id, status=UploadStatus.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(
-            status=UploadStatus.UPLOADING,
-            uploading_at=now,
-            lease_token=token,
-            lease_holder=this_worker(),
-            lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
-            next_attempt_at=None,
-            attempts=F("attempts") + 1,
-            updated_at=now,
-        )
+    ops = connection.ops
+    table = ops.quote_name(UploadRecord._meta.db_table)
+    when = ops.adapt_datetimefield_value(now)
+    due = "status = %s AND deleted_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
+    due_params = [UploadStatus.PENDING, when]
+    if record_id is None:
+        # SQLite runs the whole statement under its one write lock; on PostgreSQL, workers asking at
+        # once each lock a different row instead of queueing behind the first one's.
+        skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+        target = f"(SELECT id FROM {table} WHERE {due} ORDER BY id LIMIT 1{skip_locked})"  # noqa: S608 (our names; values as params)
+        target_params = due_params
+    else:
+        target, target_params = "%s", [record_id]
+    columns = ", ".join(ATTEMPT_FIELDS)
+    claim = (
+        "status = %s, uploading_at = %s, lease_token = %s, lease_holder = %s, lease_expires_at = %s, "
+        "next_attempt_at = NULL, attempts = attempts + 1, updated_at = %s"
     )
-    return token if won else None
+    # Our own table and column names; every value is a parameter.
+    sql = f"UPDATE {table} SET {claim} WHERE id = {target} AND {due} RETURNING {columns}"  # noqa: S608
+    expires = ops.adapt_datetimefield_value(now + timedelta(seconds=settings.UPLOAD_LEASE_S))
+    params = [UploadStatus.UPLOADING, when, token, this_worker(), expires, when, *target_params, *due_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return UploadRecord.from_db(connection.alias, ATTEMPT_FIELDS, rows[0])
 
 
 def mark_success(record_id: int, *, yonyou_file_id: str, duration_ms: int | None = None) -> bool:
@@ -160,23 +190,7 @@ def due_count(*, limit: int) -> int:
     return len(_due_now().values_list("pk", flat=True)[:limit])
 
 
-def take_next_due(slot_token: str) -> tuple[int | None, str | None]:
-    """For a worker holding a slot: move the oldest pending row that could start now to
-    `uploading` (`start_attempt`, guarded). A row whose task is still on its way is taken too;
-    that task then finds it no longer pending and skips. (None, None) when nothing is due."""
-    from uploads.models import UploadSlot
-
-    width = 2 * max(1, settings.YONYOU_MAX_CONCURRENCY)
-    for _round in range(5):
-        candidates = list(_due_now().order_by("id").values_list("pk", flat=True)[:width])
-        if not candidates:
-            return None, None
-        # Among the oldest few, in random order: slot holders asking at once would otherwise all
-        # race for the same row, each losing a round trip per holder ahead of it.
-        random.shuffle(candidates)
-        for record_id in candidates:
-            lease = start_attempt(record_id)
-            if lease is not None:
-                UploadSlot.objects.filter(holder_token=slot_token).update(record_id=record_id)
-                return record_id, lease
-    return None, None
+def take_next_due() -> UploadRecord | None:
+    """For a worker holding a slot: the oldest pending row that could start now, moved to
+    `uploading` and loaded (`begin_attempt`); None when nothing is due."""
+    return begin_attempt(None)
