@@ -27,9 +27,9 @@ class ScheduledJobForm(forms.ModelForm):
 
     def clean_cron(self):
         try:
-            return registry.validate_cron(self.cleaned_data["cron"])
-        except ValueError as exc:
-            raise forms.ValidationError(_("cron 表达式无效：%(reason)s"), params={"reason": exc}) from None
+            return services.checked_cron(self.cleaned_data["cron"])
+        except services.InvalidCron as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 @admin.register(ScheduledJob)

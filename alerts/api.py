@@ -108,9 +108,9 @@ class JobEditSerializer(serializers.Serializer):
             raise ValidationError(_("请提供 cron 或 enabled"))
         if "cron" in attrs:
             try:
-                attrs["cron"] = registry.validate_cron(attrs["cron"])
-            except ValueError as exc:
-                raise ValidationError({"cron": [_("cron 表达式无效：%(reason)s") % {"reason": exc}]}) from None
+                attrs["cron"] = services.checked_cron(attrs["cron"])
+            except services.InvalidCron as exc:
+                raise ValidationError({"cron": [str(exc)]}) from None
         return attrs
 
 

@@ -50,16 +50,22 @@ class CronPreview:
     next_runs: list[datetime]  # local time (Asia/Shanghai)
 
 
-def preview_cron(expression: str, *, now: datetime | None = None, count: int = 3) -> CronPreview:
-    """What a cron expression staff are typing means and when it would fire next, checked by the
-    same rule as saving it; InvalidCron with a Chinese reason otherwise. Saves nothing."""
+def checked_cron(expression: str) -> str:
+    """The normalised expression, or InvalidCron with the reason in the staff member's language:
+    the one check behind the page, the admin, the API and the preview."""
     normalised = " ".join(str(expression).split())
     if len(normalised.split(" ")) != 5:
         raise InvalidCron(_("cron 须为 5 个字段：分 时 日 月 周，例如 */5 * * * *"))
     try:
-        registry.validate_cron(normalised)
+        return registry.validate_cron(normalised)
     except ValueError:
         raise InvalidCron(_("不是有效的 cron 表达式：%(cron)s") % {"cron": normalised}) from None
+
+
+def preview_cron(expression: str, *, now: datetime | None = None, count: int = 3) -> CronPreview:
+    """What a cron expression staff are typing means and when it would fire next, checked by the
+    same rule as saving it; InvalidCron with a Chinese reason otherwise. Saves nothing."""
+    normalised = checked_cron(expression)
     fires = croniter(normalised, timezone.localtime(now or timezone.now()))
     return CronPreview(
         cron=normalised, words=describe_cron(normalised), next_runs=[fires.get_next(datetime) for _ in range(count)]
@@ -194,10 +200,7 @@ def update_job_schedule(
     schedule = Schedule.objects.select_for_update().get(pk=row.schedule_id)
     fields = set()
     if cron is not None:
-        try:
-            cron = registry.validate_cron(cron)
-        except ValueError as exc:
-            raise InvalidCron(_("cron 表达式无效：%(reason)s") % {"reason": exc}) from None
+        cron = checked_cron(cron)
         if cron != schedule.cron:
             schedule.cron = cron
             fields.add("cron")

@@ -131,7 +131,7 @@ def test_patch_with_invalid_cron_is_400_with_a_clear_message(staff_api, declare_
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid"
-    assert body["message"].startswith("cron")
+    assert "cron" in body["message"] and "not a valid" not in body["message"] and "five fields" not in body["message"]
     assert ScheduledJob.objects.get(job_id="probe_job").schedule.cron == "*/10 * * * *"
 
 
