@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from alerts.alerting.lifecycle import evaluate_rule
 from alerts.alerting.messages import in_site_language
+from alerts.alerting.rules import get_rule
 from alerts.registry import job
 from erpjobs import conditions, kit_rates, reports
 
@@ -21,7 +22,10 @@ def _evaluate(rule: str, query, now: datetime | None) -> dict:
     now = now or timezone.now()
     firing = query(today=timezone.localdate(now))
     summary = evaluate_rule(rule=rule, firing=firing, now=now).as_dict()
-    by_severity = Counter(item.severity for item in firing)
+    # A query that leaves the severity to its rule gets the rule's (as the alert does), so the
+    # summary never counts "firing_None".
+    default = get_rule(rule).severity
+    by_severity = Counter(item.severity or default for item in firing)
     return {
         "firing": len(firing),
         **{f"firing_{name}": count for name, count in sorted(by_severity.items())},

@@ -110,9 +110,15 @@ def sync_projects(*, mode: str | None = None, now: datetime | None = None) -> Pr
     )
     run.refresh_from_db()
     if run.created or run.updated or run.deleted:
-        # The jobs reading the cache follow its changes now, not at their next scheduled time.
+        # The jobs reading the cache follow its changes now, not at their next scheduled time; so do
+        # those reading the remote project system directly (the duty tasks, from its roles and
+        # templates): "projects:remote" is the name they declare it by. The sync itself reads it
+        # too but writes the cache, so it is not queued (`alerts.dependents.jobs_reading`).
         alert_services.run_jobs_reading(
-            [model._meta.db_table for model in (Project, Timesheet, *(part[0] for part in cache.PARTS.values()))],
+            [
+                "projects:remote",
+                *(model._meta.db_table for model in (Project, Timesheet, *(part[0] for part in cache.PARTS.values()))),
+            ],
             reason=f"project sync run #{run.pk}",
             now=now,
         )

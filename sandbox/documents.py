@@ -12,11 +12,12 @@ YonBIP's list APIs where known; the non-sales types are assumed shapes.
   qty (the first line, flattened; every third order is of M-4010, which nothing makes or stocks)
 - purchase_order: id, code, vouchdate, vendor, vendor_name, product_cCode, product_cName,
   product_modelDescription (specification, assumed; every seventh order another one), qty, natMoney,
-  currency, status, statusName, arrivalDate (planned), pubts
+  currency, status, statusName, arrivalDate (planned; every tenth order urgent, due the day it is
+  placed), pubts
 - purchase_arrival: id, code, vouchdate, vendor, vendor_name, srcBillNO (the purchase order
   code), product_cCode, qty, pubts
 - receivable: id, code, vouchdate, customer, customer_name, oriSum (amount), balance (unpaid),
-  dueDate, pubts
+  dueDate (30 days on; every fifth an opening balance due 10, 45, 75 or 120 days before), pubts
 - material_stock: id, code (warehouse + material), vouchdate (snapshot day), warehouse_name,
   product_cCode, product_cName, currentqty, safetyqty, pubts
 - production_order: id, code, vouchdate, product_cCode, product_cName, qty, finishedQty,
@@ -111,6 +112,27 @@ def _stamp(day: date, *parts, hours=(8, 18)) -> str:
     )
 
 
+def _planned_arrival(day: date, index: int, code: str) -> date:
+    """5 to 29 days after the order; every tenth order (index 3, 13, …) is urgent, due the day it
+    is placed: the late deliveries a sync of the last few days shows the next morning."""
+    if index % 10 == 3:
+        return day
+    return day + timedelta(days=5 + int(_unit("arr", code) * 25))
+
+
+# Days before the business day on which the opening receivables (期初应收, entered on that day with
+# their original due dates) fell due: one per ageing bucket of the overdue receivables job.
+OPENING_RECEIVABLE_AGES = (10, 45, 75, 120)
+
+
+def _receivable_due(day: date, index: int) -> date:
+    """30 days after the invoice; every fifth receivable is an opening balance already overdue, so
+    a sync of any few days holds overdue receivables in every ageing bucket."""
+    if index % 5 == 0:
+        return day - timedelta(days=OPENING_RECEIVABLE_AGES[(index // 5) % len(OPENING_RECEIVABLE_AGES)])
+    return day + timedelta(days=30)
+
+
 def is_mutated(doc_type: str, code: str, mutate_rate: float) -> bool:
     return mutate_rate > 0 and _unit("mutate", doc_type, code) < mutate_rate
 
@@ -158,7 +180,7 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
             "currency": "CNY",
             "status": status,
             "statusName": STATUS_NAMES[status],
-            "arrivalDate": f"{day + timedelta(days=5 + int(_unit('arr', code) * 25)):%Y-%m-%d} 00:00:00",
+            "arrivalDate": f"{_planned_arrival(day, index, code):%Y-%m-%d} 00:00:00",
         }
     if doc_type == "purchase_arrival":
         return base | {
@@ -175,7 +197,7 @@ def document(doc_type: str, day: date, index: int, mutate_rate: float = 0.0, ove
             "customer_name": _pick(CUSTOMERS, "cust", code),
             "oriSum": round(amount, 2),
             "balance": round(amount * (1 - paid), 2),
-            "dueDate": f"{day + timedelta(days=30):%Y-%m-%d} 00:00:00",
+            "dueDate": f"{_receivable_due(day, index):%Y-%m-%d} 00:00:00",
         }
     if doc_type == "material_stock":
         return base | {

@@ -87,3 +87,21 @@ def test_shortage_alerts_of_a_day_whose_sync_failed_are_held(sandbox):
     held = holds(shortages)
     assert shortages and {alert.pk for alert in shortages} == set(held)
     assert {hold.source_rule for hold in held.values()} == {"sync_day_failed"}
+
+
+def test_a_sync_of_the_last_few_days_shows_late_deliveries_and_overdue_receivables_the_next_morning(sandbox):
+    # What a new user does after `make run`: sync the last few days, look the next morning. The
+    # sandbox's purchase orders arrive at least 5 days after they are placed and its invoices fall
+    # due 30 days later, so without older cases in each day nothing would be late yet.
+    last_day = date(2026, 11, 27)
+    for back in range(3):
+        assert services.sync_day(business_date=last_day - timedelta(days=back)).status == "success"
+    next_morning = datetime.combine(last_day + timedelta(days=1), time(9), tzinfo=ZoneInfo("Asia/Shanghai"))
+
+    assert jobs.check_delivery_delay(now=next_morning)["raised"] > 0
+    assert jobs.check_overdue_receivable_alerts(now=next_morning)["raised"] > 0
+    receivables = Alert.objects.filter(rule="check_overdue_receivable_alerts")
+    # Severity follows a customer's oldest overdue bucket; every bucket is present in some detail.
+    assert {"warning", "critical"} <= {alert.severity for alert in receivables}
+    details = "".join(alert.detail for alert in receivables)
+    assert all(f"{bucket} 天" in details for bucket in ("1-30", "31-60", "61-90", ">90"))

@@ -19,6 +19,9 @@ SOME_PROJECT_JOBS = {
     "check_payment_reminder",
     "check_presale_workorder_timeout",
     "check_workload_overload_alerts",
+    # Reads the remote project system itself (roles, duty templates): a sync that saw it change
+    # makes the day's duty tasks follow, like the cache readers.
+    "generate_job_duty_tasks",
 }
 
 
