@@ -7,7 +7,8 @@ the core used before and against the bare SQL as a floor, in alternating rounds 
 Unless DATABASE_URL is set, a fresh SQLite database in a temporary DATA_DIR (with DATABASE_URL, a
 fresh `<name>_bench_bulk_raise` database next to it). Each round, from an empty alerts table:
   - floor: the same rows already prepared as tuples, one `executemany` INSERT plus one
-    INSERT … SELECT of their events (what the database itself costs);
+    INSERT … SELECT of their events (what the database itself costs, one row per statement;
+    on PostgreSQL the core's single `unnest` statement is faster than this);
   - before: `Alert` and `AlertEvent` instances through `bulk_create` in batches of 500 (the old
     `_insert_new`, keys already known to be new);
   - now: `evaluate_rule` (reads the open alerts, inserts the new ones and their events).
