@@ -4,13 +4,14 @@ a conditional UPDATE on the status it leaves, and leaves an event on the alert's
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import CharField, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -224,34 +225,96 @@ def evaluate_rule(*, rule: str, firing: Iterable[Firing], now: datetime | None =
             )
         _record_severity_changes(severity_changes, now)
 
-        new = [_new_alert(spec, item, now) for key, item in wanted.items() if key not in open_rows]
-        result.raised = _insert_new(spec, new, now)
+        result.raised = _insert_new(spec, [item for key, item in wanted.items() if key not in open_rows], now)
     if result.raised or result.resolved:
         logger.info("alert rule evaluated", extra={"rule": spec.id, **result.as_dict()})
     return result
 
 
-def _insert_new(rule: Rule, alerts: list[Alert], now: datetime) -> list[int]:
-    """Insert new alerts; keys another worker opened meanwhile are left to that worker's row."""
-    if not alerts:
+# The columns a new alert takes from its firing; every other column is the same for all the alerts
+# one evaluation raises (rule, category, status, times, counters), prepared once per evaluation.
+_PER_FIRING = ("key", "severity", "title", "detail", "labels", "project", "link")
+
+
+def _insert_new(rule: Rule, items: list[Firing], now: datetime) -> list[int]:
+    """Insert the alerts for new keys and their "raised" events; return their ids.
+
+    Thousands of keys at once (a job's first run) made Django's `bulk_create` spend most of the
+    time preparing model instances field by field (docs/benchmarks.md, erpjobs). Here the alerts
+    are plain rows in one statement — PostgreSQL: one array per column through `unnest`; SQLite:
+    one `executemany`, whose loop runs in C — and their events come from one INSERT … SELECT.
+    `ON CONFLICT DO NOTHING` leaves a key another worker opened meanwhile to that worker's row
+    (the partial unique index `alerts_one_open_alert` is what conflicts).
+    """
+    if not items:
         return []
-    try:
-        with transaction.atomic():
-            Alert.objects.bulk_create(alerts, batch_size=CHUNK)
-    except IntegrityError:
-        for alert in alerts:
-            try:
-                with transaction.atomic():
-                    alert.save()
-            except IntegrityError:
-                alert.pk = None  # another worker's alert is the open one for this key
-    ids = [alert.pk for alert in alerts if alert.pk is not None]
-    AlertEvent.objects.bulk_create(
-        [AlertEvent(alert_id=pk, kind=AlertEvent.Kind.RAISED, at=now) for pk in ids], batch_size=CHUNK
+    alert_table, event_table = Alert._meta.db_table, AlertEvent._meta.db_table
+    qn = connection.ops.quote_name
+    prototype = _new_alert(rule, Firing(key="", title=""), now)
+    rest = [f for f in Alert._meta.concrete_fields if not f.primary_key and f.attname not in _PER_FIRING]
+    columns = ", ".join(qn(name) for name in [*_PER_FIRING, *(f.column for f in rest)])
+    tail = [f.get_db_prep_save(getattr(prototype, f.attname), connection) for f in rest]
+    rows = []
+    for item in items:
+        labels = _clean_labels(item.labels)
+        rows.append(
+            (
+                str(item.key)[:MAX_KEY_CHARS],
+                item.severity or rule.severity,
+                item.title[:MAX_TITLE_CHARS],
+                item.detail,
+                json.dumps(labels),  # what JSONField stores on both backends (encoder None)
+                labels.get("project", "")[:100],
+                item.link,
+            )
+        )
+    at = Alert._meta.get_field("starts_at").get_db_prep_save(now, connection)
+    # Ours are the open alerts of this rule that start at `now` and have no "raised" event yet: a
+    # row another worker committed meanwhile came with its own event in the same transaction.
+    ours = (
+        f"FROM {qn(alert_table)} a WHERE a.{qn('rule')} = %s AND a.{qn('starts_at')} = %s"  # noqa: S608 (model names, values as params)
+        f" AND a.{qn('status')} IN (%s, %s) AND NOT EXISTS (SELECT 1 FROM {qn(event_table)} e"
+        f" WHERE e.{qn('alert_id')} = a.{qn('id')} AND e.{qn('kind')} = %s)"
     )
+    ours_params = [rule.id, at, AlertStatus.FIRING.value, AlertStatus.ACKNOWLEDGED.value, AlertEvent.Kind.RAISED.value]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Text arrays without a length: `varchar(300)[]` would truncate silently where the
+            # column refuses; the constants are cast to their column's type for the same reason.
+            per_firing = ", ".join(
+                f"u.c{n}" if name != "labels" else f"u.c{n}::jsonb" for n, name in enumerate(_PER_FIRING)
+            )
+            constants = ", ".join(f"CAST(%s AS {_sql_type(f)})" for f in rest)
+            aliases = ", ".join(f"c{n}" for n in range(len(_PER_FIRING)))
+            cursor.execute(
+                f"INSERT INTO {qn(alert_table)} ({columns}) SELECT {per_firing}, {constants}"  # noqa: S608
+                f" FROM unnest({', '.join(['%s::text[]'] * len(_PER_FIRING))}) AS u({aliases})"
+                " ON CONFLICT DO NOTHING",
+                [*tail, *(list(column) for column in zip(*rows, strict=True))],
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {qn(alert_table)} ({columns}) VALUES ({', '.join(['%s'] * (len(rows[0]) + len(tail)))})"  # noqa: S608
+                " ON CONFLICT DO NOTHING",
+                [row + tuple(tail) for row in rows],
+            )
+        cursor.execute(f"SELECT a.{qn('id')} {ours} ORDER BY a.{qn('id')}", ours_params)
+        ids = [row[0] for row in cursor.fetchall()]
+        if ids:
+            no_data = AlertEvent._meta.get_field("data").get_db_prep_save({}, connection)
+            event_columns = ("alert_id", "kind", "at", "message", "data", "actor_id")
+            cursor.execute(
+                f"INSERT INTO {qn(event_table)} ({', '.join(qn(c) for c in event_columns)})"
+                f" SELECT a.{qn('id')}, %s, %s, %s, %s, NULL {ours}",
+                [AlertEvent.Kind.RAISED.value, at, "", no_data, *ours_params],
+            )
     if ids:
         _wake_for_new(now)
     return ids
+
+
+def _sql_type(field) -> str:
+    return "varchar" if isinstance(field, CharField) else field.db_type(connection)
 
 
 def _auto_resolve(alert_ids: list[int], now: datetime) -> list[int]:

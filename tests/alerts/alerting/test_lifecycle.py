@@ -155,3 +155,61 @@ def test_raised_again_with_another_severity_the_alert_takes_it_and_its_timeline_
     # Raised again with the same severity: no event.
     evaluate_rule(rule="stock_low", firing=[Firing(key="M-1", title="缺料")], now=T0 + timedelta(minutes=3))
     assert alert.events.filter(kind="severity_changed").count() == 2
+
+
+def test_a_first_evaluation_of_many_keys_stores_each_alert_whole_in_a_fixed_number_of_queries(declare_rule):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    declare_rule(id="delivery_late", name="到货延迟", severity="warning", category="检查")
+
+    def firing(count, prefix):
+        return [
+            Firing(
+                key=f"{prefix}-{n}",
+                title=f"采购订单 {prefix}-{n} 到货延迟",
+                detail=f"已到 {n % 7} / 应到 10",
+                labels={"vendor": f"V{n % 3}", "project": f"P{n % 2}", "empty": ""},
+                link=f"/admin/po/?q={prefix}-{n}",
+                severity="critical" if n % 2 else None,
+            )
+            for n in range(count)
+        ]
+
+    counts = []
+    for count, prefix, at in ((30, "S", T0), (1500, "L", T0 + timedelta(minutes=1))):
+        with CaptureQueriesContext(connection) as queries:
+            result = evaluate_rule(rule="delivery_late", firing=firing(count, prefix) + firing(30, "S"), now=at)
+        counts.append(len(queries))
+    assert result.as_dict() == {"raised": 1500, "refreshed": 30, "resolved": 0}
+    assert counts[1] <= counts[0] + 4  # the refresh of the 30 known keys; not one more per 500 new ones
+
+    assert sorted(result.raised) == sorted(Alert.objects.filter(key__startswith="L-").values_list("pk", flat=True))
+    alert = Alert.objects.get(key="L-7")
+    assert (alert.rule, alert.category, alert.severity, alert.status) == ("delivery_late", "检查", "critical", "firing")
+    assert (alert.title, alert.detail, alert.link) == ("采购订单 L-7 到货延迟", "已到 0 / 应到 10", "/admin/po/?q=L-7")
+    assert (alert.labels, alert.project) == ({"vendor": "V1", "project": "P1"}, "P1")
+    assert (alert.starts_at, alert.last_seen_at, alert.occurrences) == (T0 + timedelta(minutes=1),) * 2 + (1,)
+    assert (alert.escalation_level, alert.resolved_how, alert.acknowledged_at) == (0, "", None)
+    assert Alert.objects.get(key="L-8").severity == "warning"  # the rule's own
+    assert Alert.objects.filter(labels__vendor="V2", key__startswith="L-").count() == 500
+    [event] = alert.events.all()
+    assert (event.kind, event.at, event.message, event.data, event.actor) == ("raised", alert.starts_at, "", {}, None)
+    assert AlertEvent.objects.filter(kind="raised").count() == Alert.objects.count() == 1530
+
+
+def test_a_key_another_worker_opened_meanwhile_stays_that_workers_alert(declare_rule):
+    from alerts.alerting.lifecycle import _insert_new
+    from alerts.alerting.rules import get_rule
+
+    declare_rule(id="stock_low")
+    # Between this evaluation reading the open alerts and inserting, another worker opened "A"
+    # (at the very same instant, the hardest case for telling its row from ours).
+    theirs = raise_alert(rule="stock_low", key="A", title="A（另一进程）", now=T0)
+
+    ids = _insert_new(get_rule("stock_low"), [Firing(key="A", title="A"), Firing(key="B", title="B")], T0)
+
+    ours = Alert.objects.get(key="B")
+    assert ids == [ours.pk]
+    assert Alert.objects.get(key="A") == theirs  # one open alert for the fingerprint, theirs
+    assert kinds(theirs) == ["raised"] and kinds(ours) == ["raised"]
