@@ -293,6 +293,7 @@ def run_jobs(now) -> dict:
                 summary = getattr(jobs, job_id)(now=now)
                 elapsed = time.perf_counter() - started
             results[(job_id, label)] = (elapsed, len(queries), summary["firing"])
+            print(f"  ... {job_id} {label}: {elapsed:.2f} s, {len(queries)} queries", file=sys.stderr, flush=True)
     return results
 
 
@@ -310,7 +311,9 @@ def main() -> None:
     now = datetime(2026, 3, 10, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     by_scale = {}
     for scale in (args.scale / 10, args.scale):
+        started = time.perf_counter()
         seed(scale, day)
+        print(f"seeded scale {scale} in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
         by_scale[scale] = run_jobs(now)
     small, full = by_scale[args.scale / 10], by_scale[args.scale]
     print(f"database: {connection.vendor}; scale {args.scale} (and {args.scale / 10} for the query counts)")
