@@ -1,6 +1,9 @@
 """The project-side business jobs (issue 14) over a seeded cache: time and query count per job.
 
     .venv/bin/python bench/project_jobs.py [--projects 2000] [--timesheets-per-project 0]
+    # issue 14's sizes: 50,000 tasks, 20,000 issues, 10,000 payment plans, 200,000 timesheet rows
+    .venv/bin/python bench/project_jobs.py --tasks-per-project 25 --issues-per-project 10 \
+        --plans-per-project 5 --timesheets-per-project 100
 
 Unless DATABASE_URL is set, uses a fresh SQLite database in a temporary DATA_DIR (with
 DATABASE_URL, a fresh `<name>_bench_projjobs` database next to it). Seeds `--projects` sandbox
@@ -42,10 +45,43 @@ JOBS = [
 ]
 
 
+def pad(document: dict, part: str, count: int, number: int) -> None:
+    """Grow a sandbox project's `part` to `count` entries (issue 14's sizes: 50,000 tasks, 20,000
+    issues and 10,000 payment plans over 2,000 projects, where the generator gives 2-5 tasks, 0-2
+    issues and about 3.5 plans a project): copies of its own entries with new ids and their dates
+    shifted by up to a month either way, so the jobs find a similar share of cases in them."""
+    from datetime import date, datetime, timedelta
+
+    entries = document[part]
+    if not entries or len(entries) >= count:
+        return
+    originals = list(entries)
+    for n in range(len(entries), count):
+        copy = dict(originals[n % len(originals)])
+        copy["id"] = f"{copy['id']}-x{n}"
+        shift = timedelta(days=(number * 7 + n * 13) % 61 - 30)
+        for key, value in list(copy.items()):
+            if not isinstance(value, str) or key == "id" or len(value) < 10 or value[4:5] != "-":
+                continue
+            try:
+                if len(value) == 10:
+                    copy[key] = (date.fromisoformat(value) + shift).isoformat()
+                else:
+                    copy[key] = (datetime.fromisoformat(value) + shift).isoformat()
+            except ValueError:
+                pass
+        if part == "payment_plans" and "name" in copy:
+            copy["name"] = f"{copy['name']} ({n})"
+        entries.append(copy)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=2000)
     parser.add_argument("--timesheets-per-project", type=int, default=0)
+    parser.add_argument("--tasks-per-project", type=int, default=0, help="pad each project's tasks to this many")
+    parser.add_argument("--issues-per-project", type=int, default=0, help="pad each project's issues to this many")
+    parser.add_argument("--plans-per-project", type=int, default=0, help="pad each project's payment plans")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -82,6 +118,9 @@ def main() -> None:
         documents = []
         for number in range(first, min(first + 200, args.projects + 1)):
             document = build_project(number, 0)
+            pad(document, "tasks", args.tasks_per_project, number)
+            pad(document, "issues", args.issues_per_project, number)
+            pad(document, "payment_plans", args.plans_per_project, number)
             for n in range(args.timesheets_per_project):
                 day = date(2026, 1, 1) + timedelta(days=(number + n) % 365)
                 person = PEOPLE[(number + n) % len(PEOPLE)]
