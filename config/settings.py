@@ -606,13 +606,14 @@ SYNC_LEASE_S = envint("SYNC_LEASE_S", 300)
 SYNC_DAY_RETRY_HORIZON_S = envint("SYNC_DAY_RETRY_HORIZON_S", 1800)
 SYNC_DAY_RETRY_BASE_S = envfloat("SYNC_DAY_RETRY_BASE_S", 5.0)
 SYNC_DAY_RETRY_MAX_S = envfloat("SYNC_DAY_RETRY_MAX_S", 300.0)
-# Batch, batch-day and day statuses are all called "status" in the API schema; name them.
+# Batch, batch-day, day, alert and upload statuses are all called "status" in the API schema; name them.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
         "SyncBatchStatusEnum": "sync.models.BatchStatus",
         "SyncBatchDayStatusEnum": "sync.models.BatchDayStatus",
         "SyncDayStatusEnum": "sync.models.DayStatus",
         "AlertStatusEnum": "alerts.alerting.models.AlertStatus",
+        "UploadStatusEnum": "uploads.models.UploadStatus",
     }
 )
 
