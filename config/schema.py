@@ -10,6 +10,7 @@ with `ErrorSerializer`.
 import re
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
@@ -24,6 +25,21 @@ class ErrorSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "Error"
+
+
+def envelope_of(serializer_class, name: str):
+    """The OpenAPI shape of the seed's envelope {"status": "success", "data": <serializer_class>}."""
+    return inline_serializer(
+        name, {"status": serializers.CharField(help_text="always success"), "data": serializer_class()}
+    )
+
+
+def envelope_schema(name: str, fields: dict):
+    """The OpenAPI shape of {"status": "success", "data": {...fields}}."""
+    return inline_serializer(
+        name,
+        {"status": serializers.CharField(help_text="always success"), "data": inline_serializer(f"{name}Data", fields)},
+    )
 
 
 ERROR_DESCRIPTIONS = {

@@ -606,13 +606,24 @@ SYNC_LEASE_S = envint("SYNC_LEASE_S", 300)
 SYNC_DAY_RETRY_HORIZON_S = envint("SYNC_DAY_RETRY_HORIZON_S", 1800)
 SYNC_DAY_RETRY_BASE_S = envfloat("SYNC_DAY_RETRY_BASE_S", 5.0)
 SYNC_DAY_RETRY_MAX_S = envfloat("SYNC_DAY_RETRY_MAX_S", 300.0)
-# Batch, batch-day and day statuses are all called "status" in the API schema; name them.
+# Many choices share a field name in the API schema ("status", "mode", "state", "kind"): name them.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
         "SyncBatchStatusEnum": "sync.models.BatchStatus",
         "SyncBatchDayStatusEnum": "sync.models.BatchDayStatus",
         "SyncDayStatusEnum": "sync.models.DayStatus",
         "AlertStatusEnum": "alerts.alerting.models.AlertStatus",
+        "UploadStatusEnum": "uploads.models.UploadStatus",
+        "ProjectTypeEnum": "projects.models.ProjectType",
+        "ProjectStatusEnum": "projects.models.ProjectStatus",
+        "ProjectSyncRunStatusEnum": "projects.models.SyncRunStatus",
+        "ProjectSyncRunModeEnum": "projects.models.ProjectSyncRun.Mode",
+        "ProjectChangeKindEnum": "projects.models.ProjectChange.Kind",
+        # The alert events' kinds keep the name they had before projects' kinds came to the schema.
+        "KindEnum": "alerts.alerting.models.AlertEvent.Kind",
+        "TimeDisplayModeEnum": "projects.models.ProjectSyncConfig.TimeDisplay",
+        "CustomerLinkStateEnum": "projects.api.LINK_STATES",
+        "LinkCheckStateEnum": "projects.api.LINK_CHECK_STATES",
     }
 )
 

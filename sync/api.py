@@ -8,7 +8,7 @@ import django_filters
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from config.api import StandardPagination
 from config.filters import IntegerFilter, StrictFilterSet
 from config.permissions import IsStaffMember, is_staff_member
-from config.schema import ErrorSerializer
+from config.schema import ErrorSerializer, envelope_of, envelope_schema
 from sync import documents, services
 from sync.models import BatchStatus, BatchTrigger, DayStatus, SyncBatch, SyncBatchDay, SyncDay
 
@@ -62,17 +62,6 @@ class EnvelopePagination(StandardPagination):
                 },
             },
         }
-
-
-def envelope_schema(name: str, fields: dict):
-    """The OpenAPI shape of {"status": "success", "data": {...fields}}."""
-    return inline_serializer(
-        name, {"status": serializers.CharField(), "data": inline_serializer(f"{name}Data", fields)}
-    )
-
-
-def envelope_of(serializer_class, name: str):
-    return inline_serializer(name, {"status": serializers.CharField(), "data": serializer_class()})
 
 
 BATCH_STARTED = envelope_schema(

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from config.api import positive_int_param
 from config.permissions import IsStaffMember
+from config.schema import ErrorSerializer
 from config.throttling import UPLOAD_THROTTLES
 from uploads import access, export, files, links, selectors, services
 from uploads.filters import UploadRecordFilter
@@ -92,6 +93,90 @@ def record_body(record: UploadRecord) -> dict:
         "gives_up_at": record.gives_up_at.isoformat() if record.gives_up_at else None,
         "yonyou_file_id": record.yonyou_file_id,
     }
+
+
+# The documented shape of each answer above: serializers used by the schema only, the bodies are
+# built by the functions above (the seed's shapes, which integrators rely on).
+
+
+class UploadRecordSerializer(serializers.Serializer):
+    """One upload record (`record_body`)."""
+
+    id = serializers.IntegerField()
+    business_id = serializers.CharField()
+    doc_number = serializers.CharField()
+    doc_type = serializers.ChoiceField(choices=DocType.choices)
+    product_type = serializers.CharField(allow_null=True)
+    file_name = serializers.CharField(help_text="the stored file's name")
+    original_name = serializers.CharField(help_text="the name the client sent, or empty")
+    file_size = serializers.IntegerField(help_text="bytes")
+    upload_time = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=UploadStatus.choices)
+    status_label = serializers.CharField()
+    error_code = serializers.CharField(allow_null=True)
+    error_message = serializers.CharField(allow_null=True)
+    retry_count = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    gives_up_at = serializers.DateTimeField(allow_null=True)
+    yonyou_file_id = serializers.CharField(allow_null=True)
+
+
+class AcceptedFileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    file_name = serializers.CharField()
+    original_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=UploadStatus.choices)
+    file_size = serializers.IntegerField()
+
+
+class UploadAcceptedSerializer(serializers.Serializer):
+    """The answer to POST /api/upload (`accepted_body`): the photos are stored, their upload queued."""
+
+    success = serializers.BooleanField(help_text="always true")
+    total = serializers.IntegerField()
+    message = serializers.CharField()
+    records = AcceptedFileSerializer(many=True)
+    replayed = serializers.BooleanField(
+        required=False, help_text="present (true) when the Idempotency-Key was seen before: nothing new was stored"
+    )
+
+
+class UploadLinkCreatedSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    history_url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
+    qr_svg = serializers.CharField(help_text="the link's QR code, an SVG document")
+
+
+class UploadHistorySerializer(serializers.Serializer):
+    business_id = serializers.CharField()
+    total = serializers.IntegerField(help_text="all the document's records; `records` lists the newest ones")
+    has_unfinished = serializers.BooleanField()
+    records = UploadRecordSerializer(many=True)
+
+
+class UploadRecordPageSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    total_pages = serializers.IntegerField()
+    records = UploadRecordSerializer(many=True)
+
+
+class UploadStatisticsSerializer(serializers.Serializer):
+    total_uploads = serializers.IntegerField()
+    pending_count = serializers.IntegerField()
+    uploading_count = serializers.IntegerField()
+    success_count = serializers.IntegerField()
+    failed_count = serializers.IntegerField()
+    by_doc_type = serializers.DictField(child=serializers.IntegerField(), help_text="doc_type → records")
+
+
+class UploadsRetriedSerializer(serializers.Serializer):
+    success = serializers.BooleanField(help_text="always true")
+    retried = serializers.IntegerField(help_text="failed records put back to pending (others named are left alone)")
+    message = serializers.CharField()
 
 
 # What a client may send as its key: a UUID fits, and so does any other token of printable ASCII.
@@ -219,12 +304,16 @@ class UploadView(APIView):
             )
         ],
         responses={
-            200: OpenApiTypes.OBJECT,
-            400: OpenApiTypes.OBJECT,
-            403: OpenApiTypes.OBJECT,
-            413: OpenApiTypes.OBJECT,
-            422: OpenApiTypes.OBJECT,
-            503: OpenApiTypes.OBJECT,
+            200: UploadAcceptedSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer, "A missing or invalid field, too many files, or a file that is not an accepted photo"
+            ),
+            403: OpenApiResponse(ErrorSerializer, "The link or the account may not upload photos of this document"),
+            413: OpenApiResponse(
+                ErrorSerializer, "A body larger than MAX_FILES_PER_UPLOAD files of MAX_FILE_SIZE could be"
+            ),
+            422: OpenApiResponse(ErrorSerializer, "The Idempotency-Key already named a request for another document"),
+            503: OpenApiResponse(ErrorSerializer, "The photos cannot be stored now; retry later"),
         },
     )
     def post(self, request):
@@ -245,7 +334,7 @@ class UploadLinkView(APIView):
     @extend_schema(
         summary="Create a signed upload link and its QR code",
         request=UploadLinkSerializer,
-        responses={201: OpenApiTypes.OBJECT},
+        responses={201: UploadLinkCreatedSerializer},
     )
     def post(self, request):
         if not access.may_create_links(request.user):
@@ -278,7 +367,10 @@ class HistoryView(APIView):
     @extend_schema(
         summary="Upload history of one business document",
         parameters=[OpenApiParameter("sig", str, required=False)],
-        responses={200: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
+        responses={
+            200: UploadHistorySerializer,
+            403: OpenApiResponse(ErrorSerializer, "The link or the account may not see this document"),
+        },
     )
     def get(self, request, business_id: str):
         try:
@@ -329,7 +421,7 @@ class AdminRecordsView(APIView):
     @extend_schema(
         summary="Upload records (staff)",
         parameters=RECORD_FILTER_PARAMETERS + PAGING_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: UploadRecordPageSerializer},
     )
     def get(self, request):
         queryset = filtered_records(request).order_by("-upload_time", "-id")
@@ -351,7 +443,7 @@ class AdminRecordsView(APIView):
 class AdminStatisticsView(APIView):
     permission_classes = [IsStaffMember]
 
-    @extend_schema(summary="Upload statistics (staff)", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(summary="Upload statistics (staff)", responses={200: UploadStatisticsSerializer})
     def get(self, request):
         return Response(selectors.statistics())
 
@@ -370,7 +462,7 @@ class AdminRetryView(APIView):
     parser_classes = [JSONParser, FormParser]
 
     @extend_schema(
-        summary="Retry failed uploads (staff)", request=RetrySerializer, responses={200: OpenApiTypes.OBJECT}
+        summary="Retry failed uploads (staff)", request=RetrySerializer, responses={200: UploadsRetriedSerializer}
     )
     def post(self, request):
         form = RetrySerializer(data=request.data)
