@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -147,14 +148,18 @@ def accept(files: int) -> list[int]:
         django_q.tasks.get_broker = real_broker
 
 
+CLUSTER_LOG = None  # --cluster-log: where the clusters' JSON log lines go, to trace a run
+
+
 def start_cluster(*, cap: int, workers: int, queue: str, **extra: str) -> subprocess.Popen:
     env = {**os.environ, "Q_WORKERS": str(workers), "YONYOU_MAX_CONCURRENCY": str(cap), "Q_CLUSTER_NAME": queue}
+    log = open(CLUSTER_LOG, "ab") if CLUSTER_LOG else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
     return subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "qcluster"],
         cwd=ROOT,
         env={**env, **extra},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
         start_new_session=True,  # its own process group, to kill -9 all of it at once
     )
 
@@ -240,7 +245,7 @@ def drain(*, files: int, cap: int, workers: int, sandbox: Sandbox, queue: str) -
         sandbox.reset(sandbox.latency_ms)
         warm_token()
         UploadRecord.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
-        started = time.monotonic()
+        started, dispatched_at = time.monotonic(), time.time()
         services.dispatch_due_uploads(limit=files)
         wait_for(
             lambda: UploadRecord.objects.filter(pk__in=ids, status=UploadStatus.SUCCESS).count() == files,
@@ -254,8 +259,13 @@ def drain(*, files: int, cap: int, workers: int, sandbox: Sandbox, queue: str) -
     state = sandbox.state()
     names = Counter(f["file_name"] for f in state["files"])
     expected = set(UploadRecord.objects.filter(pk__in=ids).values_list("file_name", flat=True))
+    received = sorted(datetime.fromisoformat(f["received_at"]).timestamp() - dispatched_at for f in state["files"])
     return {
         "seconds": elapsed,
+        # Where the time goes: until the first call reaches the sandbox (the broker's pickup, the
+        # task's start), and after the last one was received (its latency, the outcome, our poll).
+        "first_received_s": received[0],
+        "last_received_s": received[-1],
         "exactly_once": set(names) == expected and set(names.values()) == {1},
         "max_concurrent": state["max_concurrent_uploads"],
         "attempts": sum(UploadRecord.objects.filter(pk__in=ids).values_list("attempts", flat=True)),
@@ -269,7 +279,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="Q_WORKERS of the cluster")
     parser.add_argument("--latency-ms", type=int, default=300)
     parser.add_argument("--recovery", action="store_true", help="kill -9 a cluster mid-drain instead (cap 3)")
+    parser.add_argument("--cluster-log", help="append the clusters' log lines to this file (to trace a run)")
     args = parser.parse_args()
+    global CLUSTER_LOG  # noqa: PLW0603 (a bench script's one option)
+    CLUSTER_LOG = args.cluster_log
 
     data_dir = Path(tempfile.mkdtemp(prefix="upload-drain-"))
     sandbox = None
@@ -310,7 +323,9 @@ def main() -> None:
                 f"cap {cap:>2}: drain {result['seconds']:.1f} s = {result['seconds'] / ideal:.2f}× ideal "
                 f"{ideal:.1f} s; floor (our client, {cap} threads) {floor:.1f} s = {floor / ideal:.2f}×; "
                 f"max concurrent {result['max_concurrent']}, attempts {result['attempts']}, "
-                f"exactly once {result['exactly_once']}; load average {os.getloadavg()[0]:.1f}"
+                f"exactly once {result['exactly_once']}; load average {os.getloadavg()[0]:.1f}; "
+                f"first file received at +{result['first_received_s']:.2f} s, "
+                f"last at +{result['last_received_s']:.2f} s"
             )
     finally:
         if sandbox is not None:

@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 from uploads import files
 from uploads.models import UploadRecord, UploadStatus
 from uploads.services.dispatch import dispatch_due_uploads, enqueue_uploads
-from uploads.services.slots import claim_slot, hold_slot, release_slot, slot_leases_kept_alive
+from uploads.services.slots import claim_slot, claim_slots, hold_slot, release_slot, slot_leases_kept_alive
 from uploads.services.states import (
     begin_attempt,
+    begin_attempts,
     due_count,
     mark_failed,
     mark_retry_or_failed,
@@ -62,7 +63,7 @@ def _deliver_while_due(slot: str, *, record: UploadRecord | None, first: int | N
     first_outcome = "skipped"
     abandoned = False
     try:
-        if record is None:  # a helper, or our row was taken by someone else: the slot is ours, use it
+        if record is None:  # our row was taken by someone else: the slot is ours, use it
             record = take_next_due()
         with slot_leases_kept_alive(slot) as leases:
             while record is not None:
@@ -88,32 +89,49 @@ def _deliver_while_due(slot: str, *, record: UploadRecord | None, first: int | N
 def _start_helpers(budget_ends: float) -> list[threading.Thread]:
     """Threads of this worker on the other free slots, one per due row up to the cap: so a single
     worker process can keep every slot busy, and throughput follows the cap, not Q_WORKERS."""
-    helpers = []
     if db.connection.in_atomic_block:
         # Another thread's connection cannot see rows this transaction has not committed.
-        return helpers
+        return []
     wanted = min(due_count(limit=settings.YONYOU_MAX_CONCURRENCY), settings.YONYOU_MAX_CONCURRENCY - 1)
-    for number in range(wanted):
-        # Each helper claims its slot and its row itself, so that this worker's own call, and the
-        # helpers' first calls, start together rather than one claim after another.
+    if wanted <= 0:
+        return []
+    # The slots and their rows are taken here, one statement each, before any thread starts: so
+    # every helper's first call starts at once, and this worker's own call right after them.
+    slots = claim_slots(wanted)
+    records = begin_attempts(limit=len(slots))
+    for unused in slots[len(records) :]:  # fewer rows than counted: another worker took them
+        release_slot(unused)
+    helpers = []
+    for number, (slot, record) in enumerate(zip(slots, records, strict=False)):
         helper = threading.Thread(
-            target=_helper_delivers, kwargs={"budget_ends": budget_ends}, name=f"upload-helper-{number}", daemon=True
+            target=_helper_delivers,
+            kwargs={"slot": slot, "record": record, "budget_ends": budget_ends},
+            name=f"upload-helper-{number}",
+            daemon=True,
         )
         helper.start()
         helpers.append(helper)
     return helpers
 
 
-def _helper_delivers(*, budget_ends: float) -> None:
+def _helper_delivers(*, slot: str, record: UploadRecord, budget_ends: float) -> None:
     try:
-        slot = claim_slot(None)
-        if slot is not None:  # else another worker took the slot first: it drains from there
-            _deliver_while_due(slot, record=None, first=None, budget_ends=budget_ends)
+        _deliver_while_due(slot, record=record, first=None, budget_ends=budget_ends)
     except Exception:
         # Its row is `uploading` under a lease: recovery takes it back; the worker goes on.
         logger.exception("upload helper thread crashed")
     finally:
         db.connection.close()  # this thread's own connection
+
+
+def warm_yonyou_client() -> None:
+    """For a worker process that just started: its first upload then starts its call at once."""
+    from yonyou.client import get_client
+
+    try:
+        get_client().warm()
+    except Exception:  # the first upload builds it then; a worker must start even if this fails
+        logger.exception("could not prepare the Yonyou client")
 
 
 def fan_out_uploads(record_ids: list[int]) -> str | None:
