@@ -87,7 +87,25 @@ class Sandbox:
         self.log.close()
 
 
-def floor_s(*, files: int, cap: int) -> float:
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds spent so far by `pid` and every process below it (a qcluster: its
+    sentinel, pusher, monitor and workers). CPU per file barely moves with what else the machine
+    does, so it says whether the drain costs more than the floor's client even on a loaded host."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0, [str(pid)]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue  # ended meanwhile
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / tick
+
+
+def floor_s(*, files: int, cap: int) -> tuple[float, float]:
     """Our own client, `cap` threads, no queue, no database: the best the cap allows here."""
     from yonyou.client import business_type_for, get_client
 
@@ -109,10 +127,10 @@ def floor_s(*, files: int, cap: int) -> float:
             deadline=time.monotonic() + 60,
         )
 
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     with ThreadPoolExecutor(cap) as pool:
         list(pool.map(send, range(files)))
-    return time.monotonic() - started
+    return time.monotonic() - started, time.process_time() - cpu_started
 
 
 def _file():
@@ -245,6 +263,7 @@ def drain(*, files: int, cap: int, workers: int, sandbox: Sandbox, queue: str) -
         sandbox.reset(sandbox.latency_ms)
         warm_token()
         UploadRecord.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
+        cpu_started = tree_cpu_s(cluster.pid)
         started, dispatched_at = time.monotonic(), time.time()
         services.dispatch_due_uploads(limit=files)
         wait_for(
@@ -253,6 +272,7 @@ def drain(*, files: int, cap: int, workers: int, sandbox: Sandbox, queue: str) -
             what="every file delivered",
         )
         elapsed = time.monotonic() - started
+        cluster_cpu = tree_cpu_s(cluster.pid) - cpu_started
     finally:
         cluster.terminate()
         cluster.wait(timeout=30)
@@ -262,6 +282,7 @@ def drain(*, files: int, cap: int, workers: int, sandbox: Sandbox, queue: str) -
     received = sorted(datetime.fromisoformat(f["received_at"]).timestamp() - dispatched_at for f in state["files"])
     return {
         "seconds": elapsed,
+        "cpu_s": cluster_cpu,
         # Where the time goes: until the first call reaches the sandbox (the broker's pickup, the
         # task's start), and after the last one was received (its latency, the outcome, our poll).
         "first_received_s": received[0],
@@ -316,7 +337,7 @@ def main() -> None:
             return
         for cap in [int(c) for c in args.caps.split(",")]:
             sandbox.reset(args.latency_ms)
-            floor = floor_s(files=args.files, cap=cap)
+            floor, floor_cpu = floor_s(files=args.files, cap=cap)
             result = drain(files=args.files, cap=cap, workers=args.workers, sandbox=sandbox, queue=queue)
             ideal = args.files * args.latency_ms / 1000 / cap
             print(
@@ -325,7 +346,8 @@ def main() -> None:
                 f"max concurrent {result['max_concurrent']}, attempts {result['attempts']}, "
                 f"exactly once {result['exactly_once']}; load average {os.getloadavg()[0]:.1f}; "
                 f"first file received at +{result['first_received_s']:.2f} s, "
-                f"last at +{result['last_received_s']:.2f} s"
+                f"last at +{result['last_received_s']:.2f} s; CPU per file: cluster "
+                f"{result['cpu_s'] * 1000 / args.files:.1f} ms, floor {floor_cpu * 1000 / args.files:.1f} ms"
             )
     finally:
         if sandbox is not None:

@@ -67,6 +67,7 @@ def test_free_slots_are_taken_in_one_statement_each_with_a_token_of_its_own(sett
     assert claim_slots(1), "the slot rows exist"
     with django_assert_num_queries(1):
         tokens = claim_slots(2)
+    assert len(tokens) == 2, "as many as asked for, no more"
     tokens += claim_slots(5)
 
     assert len(tokens) == 3 == len(set(tokens)), "the three free slots, never more than the cap"

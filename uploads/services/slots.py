@@ -87,16 +87,20 @@ def _take_free_slots(cap: int, record_id: int | None, count: int) -> list[str]:
     when = ops.adapt_datetimefield_value(now)
     free = "number <= %s AND (holder_token IS NULL OR lease_expires_at < %s)"
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    # Our own table and column names; every value is a parameter.
-    targets = f"(SELECT number FROM {table} WHERE {free} ORDER BY number LIMIT %s{skip_locked})"  # noqa: S608
+    # Our own table and column names; every value is a parameter. A materialized CTE, not
+    # `number IN (SELECT … LIMIT n)`: PostgreSQL may run such a subquery more than once in one
+    # UPDATE, and take more than n slots, past the cap.
+    chosen = (
+        f"WITH chosen AS MATERIALIZED (SELECT number FROM {table} WHERE {free} ORDER BY number LIMIT %s{skip_locked})"  # noqa: S608
+    )
     take = (
         "holder_token = CAST(%s AS VARCHAR(25)) || CAST(number AS VARCHAR(7)), holder = %s, record_id = %s, "
         "lease_expires_at = %s"
     )
-    sql = f"UPDATE {table} SET {take} WHERE number IN {targets} AND {free} RETURNING number"  # noqa: S608
+    sql = f"{chosen} UPDATE {table} SET {take} WHERE number IN (SELECT number FROM chosen) AND {free} RETURNING number"  # noqa: S608
     expires = ops.adapt_datetimefield_value(now + timedelta(seconds=settings.UPLOAD_LEASE_S))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [prefix, this_worker(), record_id, expires, cap, when, count, cap, when])
+        cursor.execute(sql, [cap, when, count, prefix, this_worker(), record_id, expires, cap, when])
         return [f"{prefix}{number}" for (number,) in cursor.fetchall()]
 
 

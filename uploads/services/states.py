@@ -71,11 +71,15 @@ def _claim_attempts(*, record_id: int | None, limit: int) -> list[UploadRecord]:
     due_params = [UploadStatus.PENDING, when]
     if record_id is None:
         # SQLite runs the whole statement under its one write lock; on PostgreSQL, workers asking at
-        # once each lock different rows instead of queueing behind the first one's.
+        # once each lock different rows instead of queueing behind the first one's. The choice is
+        # a materialized CTE: PostgreSQL may run a `WHERE id IN (SELECT … LIMIT n)` subquery more
+        # than once in one UPDATE, and so claim more than n rows.
         skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-        target = f"IN (SELECT id FROM {table} WHERE {due} ORDER BY id LIMIT %s{skip_locked})"  # noqa: S608 (our names; values as params)
-        target_params = [*due_params, limit]
+        chosen = f"WITH chosen AS MATERIALIZED (SELECT id FROM {table} WHERE {due} ORDER BY id LIMIT %s{skip_locked}) "  # noqa: S608 (our names; values as params)
+        target, target_params = "IN (SELECT id FROM chosen)", []
+        chosen_params = [*due_params, limit]
     else:
+        chosen, chosen_params = "", []
         target, target_params = "= %s", [record_id]
     columns = ", ".join(ATTEMPT_FIELDS)
     claim = (
@@ -83,9 +87,10 @@ def _claim_attempts(*, record_id: int | None, limit: int) -> list[UploadRecord]:
         "next_attempt_at = NULL, attempts = attempts + 1, updated_at = %s"
     )
     # Our own table and column names; every value is a parameter.
-    sql = f"UPDATE {table} SET {claim} WHERE id {target} AND {due} RETURNING {columns}"  # noqa: S608
+    sql = f"{chosen}UPDATE {table} SET {claim} WHERE id {target} AND {due} RETURNING {columns}"  # noqa: S608
     expires = ops.adapt_datetimefield_value(now + timedelta(seconds=settings.UPLOAD_LEASE_S))
-    params = [UploadStatus.UPLOADING, when, token, this_worker(), expires, when, *target_params, *due_params]
+    claim_params = [UploadStatus.UPLOADING, when, token, this_worker(), expires, when]
+    params = [*chosen_params, *claim_params, *target_params, *due_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
