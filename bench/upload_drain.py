@@ -14,6 +14,7 @@ REDIS_URL in the environment to measure PostgreSQL + Redis.
     .venv/bin/python bench/upload_drain.py                       # 200 files, caps 3 and 10, 2 workers
     .venv/bin/python bench/upload_drain.py --files 100 --caps 3 --workers 4
     .venv/bin/python bench/upload_drain.py --recovery --files 100   # kill -9 a cluster mid-drain
+    .venv/bin/python bench/upload_drain.py --busy-loops 4           # on a host kept busy by 4 spinning processes
 """
 
 import argparse
@@ -300,6 +301,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="Q_WORKERS of the cluster")
     parser.add_argument("--latency-ms", type=int, default=300)
     parser.add_argument("--recovery", action="store_true", help="kill -9 a cluster mid-drain instead (cap 3)")
+    parser.add_argument(
+        "--busy-loops", type=int, default=0, help="processes spinning the CPU for the whole run (a loaded host)"
+    )
     parser.add_argument("--cluster-log", help="append the clusters' log lines to this file (to trace a run)")
     args = parser.parse_args()
     global CLUSTER_LOG  # noqa: PLW0603 (a bench script's one option)
@@ -307,6 +311,8 @@ def main() -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="upload-drain-"))
     sandbox = None
+    # A loaded host, the same for the floor and the drain: processes that only burn CPU.
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy_loops)]
     try:
         os.environ["DATA_DIR"] = str(data_dir)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -350,6 +356,8 @@ def main() -> None:
                 f"{result['cpu_s'] * 1000 / args.files:.1f} ms, floor {floor_cpu * 1000 / args.files:.1f} ms"
             )
     finally:
+        for spinner in spinners:
+            spinner.kill()
         if sandbox is not None:
             sandbox.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
