@@ -14,6 +14,7 @@ REDIS_URL in the environment to measure PostgreSQL + Redis.
     .venv/bin/python bench/upload_drain.py                       # 200 files, caps 3 and 10, 2 workers
     .venv/bin/python bench/upload_drain.py --files 100 --caps 3 --workers 4
     .venv/bin/python bench/upload_drain.py --recovery --files 100   # kill -9 a cluster mid-drain
+    .venv/bin/python bench/upload_drain.py --busy-loops 4           # on a host kept busy by 4 spinning processes
 """
 
 import argparse
@@ -26,6 +27,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -86,7 +88,25 @@ class Sandbox:
         self.log.close()
 
 
-def floor_s(*, files: int, cap: int) -> float:
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds spent so far by `pid` and every process below it (a qcluster: its
+    sentinel, pusher, monitor and workers). CPU per file barely moves with what else the machine
+    does, so it says whether the drain costs more than the floor's client even on a loaded host."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0, [str(pid)]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue  # ended meanwhile
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / tick
+
+
+def floor_s(*, files: int, cap: int) -> tuple[float, float]:
     """Our own client, `cap` threads, no queue, no database: the best the cap allows here."""
     from yonyou.client import business_type_for, get_client
 
@@ -108,10 +128,10 @@ def floor_s(*, files: int, cap: int) -> float:
             deadline=time.monotonic() + 60,
         )
 
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     with ThreadPoolExecutor(cap) as pool:
         list(pool.map(send, range(files)))
-    return time.monotonic() - started
+    return time.monotonic() - started, time.process_time() - cpu_started
 
 
 def _file():
@@ -147,14 +167,18 @@ def accept(files: int) -> list[int]:
         django_q.tasks.get_broker = real_broker
 
 
+CLUSTER_LOG = None  # --cluster-log: where the clusters' JSON log lines go, to trace a run
+
+
 def start_cluster(*, cap: int, workers: int, queue: str, **extra: str) -> subprocess.Popen:
     env = {**os.environ, "Q_WORKERS": str(workers), "YONYOU_MAX_CONCURRENCY": str(cap), "Q_CLUSTER_NAME": queue}
+    log = open(CLUSTER_LOG, "ab") if CLUSTER_LOG else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
     return subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "qcluster"],
         cwd=ROOT,
         env={**env, **extra},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
         start_new_session=True,  # its own process group, to kill -9 all of it at once
     )
 
@@ -240,7 +264,8 @@ def drain(*, files: int, cap: int, workers: int, sandbox: Sandbox, queue: str) -
         sandbox.reset(sandbox.latency_ms)
         warm_token()
         UploadRecord.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
-        started = time.monotonic()
+        cpu_started = tree_cpu_s(cluster.pid)
+        started, dispatched_at = time.monotonic(), time.time()
         services.dispatch_due_uploads(limit=files)
         wait_for(
             lambda: UploadRecord.objects.filter(pk__in=ids, status=UploadStatus.SUCCESS).count() == files,
@@ -248,14 +273,21 @@ def drain(*, files: int, cap: int, workers: int, sandbox: Sandbox, queue: str) -
             what="every file delivered",
         )
         elapsed = time.monotonic() - started
+        cluster_cpu = tree_cpu_s(cluster.pid) - cpu_started
     finally:
         cluster.terminate()
         cluster.wait(timeout=30)
     state = sandbox.state()
     names = Counter(f["file_name"] for f in state["files"])
     expected = set(UploadRecord.objects.filter(pk__in=ids).values_list("file_name", flat=True))
+    received = sorted(datetime.fromisoformat(f["received_at"]).timestamp() - dispatched_at for f in state["files"])
     return {
         "seconds": elapsed,
+        "cpu_s": cluster_cpu,
+        # Where the time goes: until the first call reaches the sandbox (the broker's pickup, the
+        # task's start), and after the last one was received (its latency, the outcome, our poll).
+        "first_received_s": received[0],
+        "last_received_s": received[-1],
         "exactly_once": set(names) == expected and set(names.values()) == {1},
         "max_concurrent": state["max_concurrent_uploads"],
         "attempts": sum(UploadRecord.objects.filter(pk__in=ids).values_list("attempts", flat=True)),
@@ -269,10 +301,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="Q_WORKERS of the cluster")
     parser.add_argument("--latency-ms", type=int, default=300)
     parser.add_argument("--recovery", action="store_true", help="kill -9 a cluster mid-drain instead (cap 3)")
+    parser.add_argument(
+        "--busy-loops", type=int, default=0, help="processes spinning the CPU for the whole run (a loaded host)"
+    )
+    parser.add_argument("--cluster-log", help="append the clusters' log lines to this file (to trace a run)")
     args = parser.parse_args()
+    global CLUSTER_LOG  # noqa: PLW0603 (a bench script's one option)
+    CLUSTER_LOG = args.cluster_log
 
     data_dir = Path(tempfile.mkdtemp(prefix="upload-drain-"))
     sandbox = None
+    # A loaded host, the same for the floor and the drain: processes that only burn CPU.
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy_loops)]
     try:
         os.environ["DATA_DIR"] = str(data_dir)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -303,16 +343,21 @@ def main() -> None:
             return
         for cap in [int(c) for c in args.caps.split(",")]:
             sandbox.reset(args.latency_ms)
-            floor = floor_s(files=args.files, cap=cap)
+            floor, floor_cpu = floor_s(files=args.files, cap=cap)
             result = drain(files=args.files, cap=cap, workers=args.workers, sandbox=sandbox, queue=queue)
             ideal = args.files * args.latency_ms / 1000 / cap
             print(
                 f"cap {cap:>2}: drain {result['seconds']:.1f} s = {result['seconds'] / ideal:.2f}× ideal "
                 f"{ideal:.1f} s; floor (our client, {cap} threads) {floor:.1f} s = {floor / ideal:.2f}×; "
                 f"max concurrent {result['max_concurrent']}, attempts {result['attempts']}, "
-                f"exactly once {result['exactly_once']}; load average {os.getloadavg()[0]:.1f}"
+                f"exactly once {result['exactly_once']}; load average {os.getloadavg()[0]:.1f}; "
+                f"first file received at +{result['first_received_s']:.2f} s, "
+                f"last at +{result['last_received_s']:.2f} s; CPU per file: cluster "
+                f"{result['cpu_s'] * 1000 / args.files:.1f} ms, floor {floor_cpu * 1000 / args.files:.1f} ms"
             )
     finally:
+        for spinner in spinners:
+            spinner.kill()
         if sandbox is not None:
             sandbox.stop()
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -38,3 +38,4 @@ def take_back_on_worker_start(sender=None, **kwargs) -> None:
     # From now on, this process says it is alive, and takes back from those that fell silent on
     # any host (their pid cannot be checked from here).
     services.keep_beating()
+    services.warm_yonyou_client()

@@ -338,6 +338,11 @@ class YonyouClient:
                 },
             )
 
+    def warm(self) -> None:
+        """Build this process's connection pool now (httpx loads its TLS context, about 0.1 s), so
+        a worker's first upload after it starts does not wait for it."""
+        self._client()
+
     def _client(self) -> httpx.Client:
         # A forked django-q2 worker must not share the parent's sockets: one pool per process.
         if self._http is None or self._pid != os.getpid():

@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from tests.conftest import UnreadBroker
 from tests.uploads.conftest import jpeg_bytes, png_bytes
 from uploads import files, links
 from uploads.models import UploadRecord, UploadStatus
@@ -306,7 +307,9 @@ def test_enqueue_failure_after_commit_keeps_the_committed_upload_and_its_file(ma
     assert len(records) == count and {r.status for r in records} == {UploadStatus.PENDING}
     for record in records:
         assert files.absolute_path(record.local_file_path).exists(), "a committed upload keeps its file"
-    # Left for the recovery sweep: once pending too long, it is dispatched again.
+    # Left for the recovery sweep: once pending too long, it is dispatched again. Dispatched to a
+    # broker that keeps it: the session's qcluster (an earlier test's) would run the upload behind
+    # the test's back, and on PostgreSQL deadlock with the flush that ends the test.
     UploadRecord.objects.update(enqueued_at=timezone.now() - timedelta(hours=1))
-    monkeypatch.undo()
+    monkeypatch.setattr(django_q.tasks, "get_broker", lambda *args, **kwargs: UnreadBroker())
     assert services.requeue_stalled_uploads()["requeued_pending"] == count

@@ -4,7 +4,7 @@ to the workers (`dispatch`), the concurrency cap and leases (`slots`), the state
 (`staff`) and retention of local copies (`retention`). Other code imports them from here:
 `uploads.services.<name>`. `docs/uploads.md` describes the delivery guarantee they give."""
 
-from uploads.services.delivery import fan_out_uploads, upload_to_yonyou
+from uploads.services.delivery import fan_out_uploads, upload_to_yonyou, warm_yonyou_client
 from uploads.services.dispatch import (
     FAN_OUT_TASK,
     UPLOAD_TASK,
@@ -79,4 +79,5 @@ __all__ = [
     "upload_to_yonyou",
     "validate_document",
     "validate_files",
+    "warm_yonyou_client",
 ]

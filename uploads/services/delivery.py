@@ -4,18 +4,21 @@ lease, with the outcome saved on the row."""
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from django import db
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from uploads import files
 from uploads.models import UploadRecord, UploadStatus
 from uploads.services.dispatch import dispatch_due_uploads, enqueue_uploads
-from uploads.services.slots import claim_slot, hold_slot, release_slot, slot_leases_kept_alive
+from uploads.services.slots import claim_slot, claim_slots, hold_slot, release_slot, slot_leases_kept_alive
 from uploads.services.states import (
     begin_attempt,
+    begin_attempts,
     due_count,
     mark_failed,
     mark_retry_or_failed,
@@ -62,17 +65,23 @@ def _deliver_while_due(slot: str, *, record: UploadRecord | None, first: int | N
     first_outcome = "skipped"
     abandoned = False
     try:
-        if record is None:  # a helper, or our row was taken by someone else: the slot is ours, use it
+        if record is None:  # our row was taken by someone else: the slot is ours, use it
             record = take_next_due()
         with slot_leases_kept_alive(slot) as leases:
             while record is not None:
                 with leases.sending(record_id=record.pk, lease_token=record.lease_token):
-                    outcome, abandoned = _attempt(record, record.lease_token)
+                    save_outcome, abandoned = _attempt(record, record.lease_token)
+                goes_on = not abandoned and time.monotonic() < budget_ends
+                # If the claim fails, the outcome is rolled back with it and the row stays
+                # `uploading` under its lease: recovery takes it back, and the next attempt finds
+                # the file already in Yonyou (`_find_in_cloud`). A savepoint to keep the outcome
+                # alone cost more than the second commit it saves.
+                with transaction.atomic():
+                    outcome = save_outcome()
+                    following = take_next_due() if goes_on else None
                 if record.pk == first:
                     first_outcome = outcome
-                if abandoned or time.monotonic() >= budget_ends:
-                    break
-                record = take_next_due()
+                record = following
     finally:
         if abandoned:
             # We gave up waiting, but Yonyou may still be working on the call: the slot stays
@@ -88,32 +97,49 @@ def _deliver_while_due(slot: str, *, record: UploadRecord | None, first: int | N
 def _start_helpers(budget_ends: float) -> list[threading.Thread]:
     """Threads of this worker on the other free slots, one per due row up to the cap: so a single
     worker process can keep every slot busy, and throughput follows the cap, not Q_WORKERS."""
-    helpers = []
     if db.connection.in_atomic_block:
         # Another thread's connection cannot see rows this transaction has not committed.
-        return helpers
+        return []
     wanted = min(due_count(limit=settings.YONYOU_MAX_CONCURRENCY), settings.YONYOU_MAX_CONCURRENCY - 1)
-    for number in range(wanted):
-        # Each helper claims its slot and its row itself, so that this worker's own call, and the
-        # helpers' first calls, start together rather than one claim after another.
+    if wanted <= 0:
+        return []
+    # The slots and their rows are taken here, one statement each, before any thread starts: so
+    # every helper's first call starts at once, and this worker's own call right after them.
+    slots = claim_slots(wanted)
+    records = begin_attempts(limit=len(slots))
+    for unused in slots[len(records) :]:  # fewer rows than counted: another worker took them
+        release_slot(unused)
+    helpers = []
+    for number, (slot, record) in enumerate(zip(slots, records, strict=False)):
         helper = threading.Thread(
-            target=_helper_delivers, kwargs={"budget_ends": budget_ends}, name=f"upload-helper-{number}", daemon=True
+            target=_helper_delivers,
+            kwargs={"slot": slot, "record": record, "budget_ends": budget_ends},
+            name=f"upload-helper-{number}",
+            daemon=True,
         )
         helper.start()
         helpers.append(helper)
     return helpers
 
 
-def _helper_delivers(*, budget_ends: float) -> None:
+def _helper_delivers(*, slot: str, record: UploadRecord, budget_ends: float) -> None:
     try:
-        slot = claim_slot(None)
-        if slot is not None:  # else another worker took the slot first: it drains from there
-            _deliver_while_due(slot, record=None, first=None, budget_ends=budget_ends)
+        _deliver_while_due(slot, record=record, first=None, budget_ends=budget_ends)
     except Exception:
         # Its row is `uploading` under a lease: recovery takes it back; the worker goes on.
         logger.exception("upload helper thread crashed")
     finally:
         db.connection.close()  # this thread's own connection
+
+
+def warm_yonyou_client() -> None:
+    """For a worker process that just started: its first upload then starts its call at once."""
+    from yonyou.client import get_client
+
+    try:
+        get_client().warm()
+    except Exception:  # the first upload builds it then; a worker must start even if this fails
+        logger.exception("could not prepare the Yonyou client")
 
 
 def fan_out_uploads(record_ids: list[int]) -> str | None:
@@ -126,17 +152,35 @@ def fan_out_uploads(record_ids: list[int]) -> str | None:
     return upload_to_yonyou(first)
 
 
-def _attempt(record: UploadRecord, lease: str) -> tuple[str, bool]:
-    """The outcome, and whether the call was abandoned (timed out) while Yonyou may still work on it."""
+def _attempt(record: UploadRecord, lease: str) -> tuple[Callable[[], str], bool]:
+    """One call to Yonyou for `record`. Returns how to save its outcome on the row (the save
+    returns the outcome), and whether the call was abandoned (timed out) while Yonyou may still
+    work on it. Nothing is written here: the caller saves the outcome and claims its next row in
+    one transaction, one commit between two calls instead of two."""
     from yonyou import errors
     from yonyou.client import business_type_for, get_client
     from yonyou.errors import PermanentError, RetryableError
 
     started = time.monotonic()
     log = {"record_id": record.pk, "file_name": record.file_name, "attempt": record.attempts}
+    duration_ms = None
 
-    def elapsed_ms() -> int:
-        return int((time.monotonic() - started) * 1000)
+    def failed(code: str, message: str, *, level: int = logging.WARNING, text: str | None) -> Callable[[], str]:
+        def save() -> str:
+            mark_failed(record.pk, lease, code=code, message=message, duration_ms=duration_ms)
+            if text:
+                logger.log(level, text, extra={**log, "error_code": code})
+            return UploadStatus.FAILED
+
+        return save
+
+    def succeeded(file_id: str, *, text: str) -> Callable[[], str]:
+        def save() -> str:
+            mark_success(record.pk, yonyou_file_id=file_id, duration_ms=duration_ms)
+            logger.info(text, extra={**log, "yonyou_file_id": file_id, "ms": duration_ms})
+            return UploadStatus.SUCCESS
+
+        return save
 
     try:
         client = get_client()
@@ -151,9 +195,8 @@ def _attempt(record: UploadRecord, lease: str) -> tuple[str, bool]:
                 existing = None
                 logger.warning("attachment check refused, uploading anyway", extra={**log, "error_code": error.code})
             if existing is not None:
-                mark_success(record.pk, yonyou_file_id=existing, duration_ms=elapsed_ms())
-                logger.info("upload found already in Yonyou", extra=log)
-                return UploadStatus.SUCCESS, False
+                duration_ms = _ms_since(started)
+                return succeeded(existing, text="upload found already in Yonyou"), False
         with files.open_stored(record.local_file_path) as fileobj:
             uploaded = client.upload_attachment(
                 business_type=business_type,
@@ -165,31 +208,38 @@ def _attempt(record: UploadRecord, lease: str) -> tuple[str, bool]:
             )
     # The object store down is transient too: the file is still there, try again later.
     except (RetryableError, files.StoredFileUnavailable) as error:
-        outcome = mark_retry_or_failed(
-            record.pk,
-            lease,
-            code=error.code,
-            message=error.message,
-            retry_after=error.retry_after,
-            duration_ms=elapsed_ms(),
-        )
-        logger.warning("upload attempt failed", extra={**log, "error_code": error.code, "outcome": outcome})
-        return outcome, error.code == errors.TIMEOUT
+        duration_ms = _ms_since(started)
+        transient = error  # `error` is unbound when the except block ends
+
+        def retry_or_fail() -> str:
+            outcome = mark_retry_or_failed(
+                record.pk,
+                lease,
+                code=transient.code,
+                message=transient.message,
+                retry_after=transient.retry_after,
+                duration_ms=duration_ms,
+            )
+            logger.warning("upload attempt failed", extra={**log, "error_code": transient.code, "outcome": outcome})
+            return outcome
+
+        return retry_or_fail, transient.code == errors.TIMEOUT
     except PermanentError as error:
-        mark_failed(record.pk, lease, code=error.code, message=error.message, duration_ms=elapsed_ms())
-        logger.warning("upload refused by Yonyou", extra={**log, "error_code": error.code})
-        return UploadStatus.FAILED, False
+        duration_ms = _ms_since(started)
+        return failed(error.code, error.message, text="upload refused by Yonyou"), False
     except FileNotFoundError:
-        mark_failed(record.pk, lease, code="local_file_missing", message=_("本地文件已丢失"), duration_ms=elapsed_ms())
-        logger.error("local file missing", extra=log)
-        return UploadStatus.FAILED, False
+        duration_ms = _ms_since(started)
+        return failed("local_file_missing", _("本地文件已丢失"), level=logging.ERROR, text="local file missing"), False
     except Exception as error:
-        mark_failed(record.pk, lease, code="internal_error", message=repr(error)[:2000], duration_ms=elapsed_ms())
-        logger.exception("upload attempt crashed", extra=log)
-        return UploadStatus.FAILED, False
-    mark_success(record.pk, yonyou_file_id=uploaded.file_id, duration_ms=elapsed_ms())
-    logger.info("uploaded to Yonyou", extra={**log, "yonyou_file_id": uploaded.file_id, "ms": elapsed_ms()})
-    return UploadStatus.SUCCESS, False
+        duration_ms = _ms_since(started)
+        logger.exception("upload attempt crashed", extra=log)  # here, where the traceback is
+        return failed("internal_error", repr(error)[:2000], text=None), False
+    duration_ms = _ms_since(started)
+    return succeeded(uploaded.file_id, text="uploaded to Yonyou"), False
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
 
 
 def _find_in_cloud(client, record: UploadRecord, business_type: str) -> str | None:

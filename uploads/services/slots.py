@@ -60,30 +60,48 @@ def claim_slot(record_id: int | None) -> str | None:
     busy. Never waits. One statement finds and takes the slot: on SQLite it runs under the one
     write lock, and on PostgreSQL workers claiming at once lock different slots (SKIP LOCKED), so
     a worker filling the free slots with threads does not lose round trips to their races."""
+    tokens = claim_slots(1, record_id=record_id)
+    return tokens[0] if tokens else None
+
+
+def claim_slots(count: int, *, record_id: int | None = None) -> list[str]:
+    """Take up to `count` free slots in one statement (see `claim_slot`); their tokens, one each.
+    A worker filling every free slot at once asks the database once, not once per slot: on SQLite
+    each claim is a write that waits for the one lock, in sleeps that grow while others hold it,
+    which spread the first calls over a tenth of a second."""
     cap = max(1, settings.YONYOU_MAX_CONCURRENCY)
-    token = _take_free_slot(cap, record_id)
-    if token is None and UploadSlot.objects.filter(number__lte=cap).count() < cap:
+    tokens = _take_free_slots(cap, record_id, count)
+    if len(tokens) < count and UploadSlot.objects.filter(number__lte=cap).count() < cap:
         _ensure_slots(cap)  # a first start, or a raised cap
-        token = _take_free_slot(cap, record_id)
-    return token
+        tokens += _take_free_slots(cap, record_id, count - len(tokens))
+    return tokens
 
 
-def _take_free_slot(cap: int, record_id: int | None) -> str | None:
+def _take_free_slots(cap: int, record_id: int | None, count: int) -> list[str]:
     now = timezone.now()
-    token = secrets.token_hex(16)
+    # Each slot's token is this claim's random prefix and the slot's number: unique per slot, so
+    # `release_slot` frees exactly one (the column holds 32 characters: 24 + "-" + 7 digits).
+    prefix = secrets.token_hex(12) + "-"
     ops = connection.ops
     table = ops.quote_name(UploadSlot._meta.db_table)
     when = ops.adapt_datetimefield_value(now)
     free = "number <= %s AND (holder_token IS NULL OR lease_expires_at < %s)"
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    # Our own table and column names; every value is a parameter.
-    target = f"(SELECT number FROM {table} WHERE {free} ORDER BY number LIMIT 1{skip_locked})"  # noqa: S608
-    take = "holder_token = %s, holder = %s, record_id = %s, lease_expires_at = %s"
-    sql = f"UPDATE {table} SET {take} WHERE number = {target} AND {free} RETURNING number"  # noqa: S608
+    # Our own table and column names; every value is a parameter. A materialized CTE, not
+    # `number IN (SELECT … LIMIT n)`: PostgreSQL may run such a subquery more than once in one
+    # UPDATE, and take more than n slots, past the cap.
+    chosen = (
+        f"WITH chosen AS MATERIALIZED (SELECT number FROM {table} WHERE {free} ORDER BY number LIMIT %s{skip_locked})"  # noqa: S608
+    )
+    take = (
+        "holder_token = CAST(%s AS VARCHAR(25)) || CAST(number AS VARCHAR(7)), holder = %s, record_id = %s, "
+        "lease_expires_at = %s"
+    )
+    sql = f"{chosen} UPDATE {table} SET {take} WHERE number IN (SELECT number FROM chosen) AND {free} RETURNING number"  # noqa: S608
     expires = ops.adapt_datetimefield_value(now + timedelta(seconds=settings.UPLOAD_LEASE_S))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [token, this_worker(), record_id, expires, cap, when, cap, when])
-        return token if cursor.fetchall() else None
+        cursor.execute(sql, [cap, when, count, prefix, this_worker(), record_id, expires, cap, when])
+        return [f"{prefix}{number}" for (number,) in cursor.fetchall()]
 
 
 def release_slot(token: str) -> None:

@@ -49,7 +49,20 @@ def begin_attempt(record_id: int | None = None) -> UploadRecord | None:
     skips). One statement claims the row and returns what the attempt needs (`ATTEMPT_FIELDS`, the
     rest deferred): between two calls on one slot, the database is asked once, not three times.
     None if another worker won, or nothing is due."""
+    claimed = _claim_attempts(record_id=record_id, limit=1)
+    return claimed[0] if claimed else None
+
+
+def begin_attempts(*, limit: int) -> list[UploadRecord]:
+    """The `limit` oldest pending rows that could start now, each moved to `uploading` as
+    `begin_attempt` does, in one statement: for a worker that took several slots at once."""
+    return _claim_attempts(record_id=None, limit=limit) if limit > 0 else []
+
+
+def _claim_attempts(*, record_id: int | None, limit: int) -> list[UploadRecord]:
     now = timezone.now()
+    # One lease token for the rows of one claim: a lease is always checked with its row's id, so
+    # it only has to differ from the row's other attempts.
     token = secrets.token_hex(16)
     ops = connection.ops
     table = ops.quote_name(UploadRecord._meta.db_table)
@@ -58,27 +71,31 @@ def begin_attempt(record_id: int | None = None) -> UploadRecord | None:
     due_params = [UploadStatus.PENDING, when]
     if record_id is None:
         # SQLite runs the whole statement under its one write lock; on PostgreSQL, workers asking at
-        # once each lock a different row instead of queueing behind the first one's.
+        # once each lock different rows instead of queueing behind the first one's. The choice is
+        # a materialized CTE: PostgreSQL may run a `WHERE id IN (SELECT … LIMIT n)` subquery more
+        # than once in one UPDATE, and so claim more than n rows.
         skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-        target = f"(SELECT id FROM {table} WHERE {due} ORDER BY id LIMIT 1{skip_locked})"  # noqa: S608 (our names; values as params)
-        target_params = due_params
+        chosen = f"WITH chosen AS MATERIALIZED (SELECT id FROM {table} WHERE {due} ORDER BY id LIMIT %s{skip_locked}) "  # noqa: S608 (our names; values as params)
+        target, target_params = "IN (SELECT id FROM chosen)", []
+        chosen_params = [*due_params, limit]
     else:
-        target, target_params = "%s", [record_id]
+        chosen, chosen_params = "", []
+        target, target_params = "= %s", [record_id]
     columns = ", ".join(ATTEMPT_FIELDS)
     claim = (
         "status = %s, uploading_at = %s, lease_token = %s, lease_holder = %s, lease_expires_at = %s, "
         "next_attempt_at = NULL, attempts = attempts + 1, updated_at = %s"
     )
     # Our own table and column names; every value is a parameter.
-    sql = f"UPDATE {table} SET {claim} WHERE id = {target} AND {due} RETURNING {columns}"  # noqa: S608
+    sql = f"{chosen}UPDATE {table} SET {claim} WHERE id {target} AND {due} RETURNING {columns}"  # noqa: S608
     expires = ops.adapt_datetimefield_value(now + timedelta(seconds=settings.UPLOAD_LEASE_S))
-    params = [UploadStatus.UPLOADING, when, token, this_worker(), expires, when, *target_params, *due_params]
+    claim_params = [UploadStatus.UPLOADING, when, token, this_worker(), expires, when]
+    params = [*chosen_params, *claim_params, *target_params, *due_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    if not rows:
-        return None
-    return UploadRecord.from_db(connection.alias, ATTEMPT_FIELDS, rows[0])
+    # RETURNING gives no order: the oldest first, as they were chosen.
+    return sorted((UploadRecord.from_db(connection.alias, ATTEMPT_FIELDS, row) for row in rows), key=lambda r: r.pk)
 
 
 def mark_success(record_id: int, *, yonyou_file_id: str, duration_ms: int | None = None) -> bool:
