@@ -630,8 +630,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         # The alert events' kinds keep the name they had before projects' kinds came to the schema.
         "KindEnum": "alerts.alerting.models.AlertEvent.Kind",
         "TimeDisplayModeEnum": "projects.models.ProjectSyncConfig.TimeDisplay",
-        "CustomerLinkStateEnum": "projects.api.LINK_STATES",
-        "LinkCheckStateEnum": "projects.api.LINK_CHECK_STATES",
+        "CustomerLinkStateEnum": "projects.api_schema.LINK_STATES",
+        "LinkCheckStateEnum": "projects.api_schema.LINK_CHECK_STATES",
     }
 )
 
