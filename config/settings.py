@@ -583,6 +583,14 @@ UPLOAD_PENDING_STALE_S = envint("UPLOAD_PENDING_STALE_S", 300)
 UPLOAD_STAGING_MAX_AGE_S = envint("UPLOAD_STAGING_MAX_AGE_S", 600)
 # Local copies of successful uploads older than this are deleted; 0 keeps them forever.
 UPLOAD_LOCAL_RETENTION_DAYS = envint("UPLOAD_LOCAL_RETENTION_DAYS", 0)
+# An Idempotency-Key is answered with its first request's records for at least this long, then
+# removed by the daily retention job (Stripe keeps keys 24 h): a client retries within minutes,
+# and without an end the table grows with every upload. 0 keeps keys forever.
+UPLOAD_IDEMPOTENCY_KEY_TTL_H = envint("UPLOAD_IDEMPOTENCY_KEY_TTL_H", 24)
+if UPLOAD_IDEMPOTENCY_KEY_TTL_H < 0:
+    raise ImproperlyConfigured(
+        f"UPLOAD_IDEMPOTENCY_KEY_TTL_H must be 0 (keep forever) or more hours, got {UPLOAD_IDEMPOTENCY_KEY_TTL_H}"
+    )
 
 # --- Metrics -----------------------------------------------------------------------------------
 # Bearer token that scrapers present on /metrics; empty disables the endpoint.
@@ -624,8 +632,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         # The alert events' kinds keep the name they had before projects' kinds came to the schema.
         "KindEnum": "alerts.alerting.models.AlertEvent.Kind",
         "TimeDisplayModeEnum": "projects.models.ProjectSyncConfig.TimeDisplay",
-        "CustomerLinkStateEnum": "projects.api.LINK_STATES",
-        "LinkCheckStateEnum": "projects.api.LINK_CHECK_STATES",
+        "CustomerLinkStateEnum": "projects.api_schema.LINK_STATES",
+        "LinkCheckStateEnum": "projects.api_schema.LINK_CHECK_STATES",
     }
 )
 

@@ -1,7 +1,8 @@
 """REST API of the projects app, on the seed's paths and envelope (`{"status": "success", "data"}`).
 
 A project is read by its customer through a link's `token`, or by staff with their session or API
-token; field users and anonymous callers get nothing of any project.
+token; field users and anonymous callers get nothing of any project. What each answer looks like
+is documented in `api_schema`.
 """
 
 from __future__ import annotations
@@ -12,24 +13,27 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import StandardPagination
 from config.permissions import IsStaffMember, is_staff_member
-from config.schema import ErrorSerializer, envelope_of
+from config.schema import ErrorSerializer
 from projects import config, links, reads, selectors
-from projects.models import (
-    CustomerLink,
-    ProjectChange,
-    ProjectStatus,
-    ProjectSyncConfig,
-    ProjectSyncRun,
-    ProjectType,
-    SyncRunStatus,
+from projects.api_schema import (
+    LINK_CHECK,
+    LINK_CREATED,
+    LINK_REVOKED,
+    PROJECT_DETAIL,
+    PROJECT_PAGE,
+    SYNC_RUN_PAGE,
+    SYNC_SETTINGS,
+    SYNC_STARTED,
+    TIME_DISPLAY,
 )
+from projects.models import CustomerLink
 from projects.presenters import change_payload, link_payload, project_payload, project_summary, sync_run_payload
 
 TRUE = {"1", "true", "yes", "on"}
@@ -52,229 +56,6 @@ def _body(request) -> dict:
 
 def _source(request) -> str:
     return request.query_params.get("source") or _body(request).get("source") or "main"
-
-
-# --- The documented shape of each answer ---------------------------------------------------------
-# Serializers used by the schema only: the bodies are built by projects.presenters and
-# projects.config (plain dicts, the seed's shapes, which integrators rely on). Money is a decimal
-# number as text ("1200.50"), a date "YYYY-MM-DD", a time ISO 8601 with its offset.
-
-MONEY = {"help_text": "a decimal number as text, e.g. 1200.50"}
-LINK_STATES = (links.VALID, links.EXPIRED, links.REVOKED)
-# What verify-access says of a token: a link's state, or that it is no link, or another project's.
-LINK_CHECK_STATES = (*LINK_STATES, links.INVALID, "other_project")
-
-
-class ProjectSummarySerializer(serializers.Serializer):
-    """A cached project in a list (presenters.project_summary)."""
-
-    id = serializers.CharField(help_text="the project's id in the project system")
-    source = serializers.CharField(help_text="the remote source it is read from")
-    name = serializers.CharField()
-    type = serializers.ChoiceField(choices=ProjectType.choices)
-    type_display = serializers.CharField()
-    status = serializers.ChoiceField(choices=ProjectStatus.choices)
-    status_display = serializers.CharField()
-    progress = serializers.IntegerField(help_text="percent, 0 to 100")
-    customer = serializers.CharField()
-    owner = serializers.CharField()
-    planned_end = serializers.DateField(allow_null=True)
-    changed_at = serializers.DateTimeField(help_text="when its content last changed in the cache")
-    fetched_at = serializers.DateTimeField(help_text="when it was last read from the project system")
-    sync_error_code = serializers.CharField(help_text="why its last read failed, or empty")
-
-
-class ProjectMilestoneSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
-    planned_date = serializers.DateField(allow_null=True)
-    actual_date = serializers.DateField(allow_null=True)
-    status = serializers.CharField(help_text="as the project system names it: pending, done")
-    status_display = serializers.CharField()
-    payment_share = serializers.CharField(help_text="percent of the contract paid at this milestone, as text")
-
-
-class ProjectPaymentPlanSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
-    amount = serializers.CharField(**MONEY)
-    due_date = serializers.DateField(allow_null=True)
-    received_amount = serializers.CharField(**MONEY)
-    received_date = serializers.DateField(allow_null=True)
-
-
-class ProjectTaskSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
-    assignee = serializers.CharField()
-    due_date = serializers.DateField(allow_null=True)
-    progress = serializers.IntegerField(help_text="percent, 0 to 100")
-    status = serializers.CharField(help_text="as the project system names it: todo, doing, done")
-
-
-class ProjectIssueSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    title = serializers.CharField()
-    severity = serializers.CharField(help_text="as the project system names it")
-    blocking = serializers.BooleanField()
-    opened_at = serializers.DateTimeField()
-    responded_at = serializers.DateTimeField(allow_null=True)
-    resolved_at = serializers.DateTimeField(allow_null=True)
-    due_at = serializers.DateTimeField(allow_null=True)
-
-
-class ProjectDetailSerializer(ProjectSummarySerializer):
-    """One project (presenters.project_payload). A customer's link sees progress, milestones and
-    payments; the fields marked "staff only" (and source, sync_error_code) are left out for it."""
-
-    source = serializers.CharField(required=False, help_text="staff only")
-    sync_error_code = serializers.CharField(required=False, help_text="staff only: why its last read failed, or empty")
-    planned_start = serializers.DateField(allow_null=True)
-    actual_start = serializers.DateField(allow_null=True)
-    actual_end = serializers.DateField(allow_null=True)
-    deleted = serializers.BooleanField(help_text="deleted in the project system (staff still see the cached copy)")
-    milestones = ProjectMilestoneSerializer(many=True)
-    payment_plans = ProjectPaymentPlanSerializer(many=True)
-    budget = serializers.CharField(required=False, help_text="staff only; " + MONEY["help_text"])
-    actual_cost = serializers.CharField(required=False, help_text="staff only; " + MONEY["help_text"])
-    owner_id = serializers.CharField(required=False, help_text="staff only")
-    customer_id = serializers.CharField(required=False, help_text="staff only")
-    remote_updated_at = serializers.DateTimeField(required=False, allow_null=True, help_text="staff only")
-    content_hash = serializers.CharField(required=False, help_text="staff only")
-    tasks = ProjectTaskSerializer(many=True, required=False, help_text="staff only")
-    issues = ProjectIssueSerializer(many=True, required=False, help_text="staff only")
-    stale = serializers.BooleanField(help_text="the project system failed and this is the cached copy")
-    stale_reason = serializers.CharField(help_text="the project system's error code when stale, else empty")
-
-
-class ProjectPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    page = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    records = ProjectSummarySerializer(many=True)
-
-
-class CustomerLinkSerializer(serializers.Serializer):
-    """A customer link (presenters.link_payload) as its revocation answers it: without its token."""
-
-    id = serializers.IntegerField()
-    project_id = serializers.CharField()
-    state = serializers.ChoiceField(choices=LINK_STATES)
-    created_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField()
-    revoked_at = serializers.DateTimeField(allow_null=True)
-    note = serializers.CharField()
-    qr_url = serializers.URLField(help_text="the link's QR code (SVG)")
-
-
-class CustomerLinkCreatedSerializer(CustomerLinkSerializer):
-    """A new customer link, with the token and page its customer opens."""
-
-    token = serializers.CharField()
-    url = serializers.URLField(help_text="the customer's page")
-
-
-class LinkCheckSerializer(serializers.Serializer):
-    valid = serializers.BooleanField()
-    state = serializers.ChoiceField(
-        choices=LINK_CHECK_STATES,
-        help_text="other_project: a valid token, but of another project",
-    )
-    project_id = serializers.CharField(allow_null=True, help_text="null for an invalid token or another project")
-    project_name = serializers.CharField(allow_null=True, help_text="only for a valid link")
-    expires_at = serializers.DateTimeField(allow_null=True, help_text="null for an invalid token or another project")
-
-
-class ProjectSyncStartedSerializer(serializers.Serializer):
-    run_id = serializers.IntegerField(help_text="the scheduler run: GET /api/v1/scheduler/runs/{run_id}")
-    status = serializers.CharField(help_text="the scheduler run's status")
-    already_running = serializers.BooleanField(help_text="true: this is the run already under way (200)")
-
-
-class ProjectSyncFailureSerializer(serializers.Serializer):
-    source = serializers.CharField()
-    remote_id = serializers.CharField()
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
-class ProjectChangeSerializer(serializers.Serializer):
-    """One project a sync run changed (presenters.change_payload)."""
-
-    project_id = serializers.CharField()
-    source = serializers.CharField()
-    kind = serializers.ChoiceField(choices=ProjectChange.Kind.choices)
-    kind_display = serializers.CharField()
-    diff = serializers.DictField(
-        child=serializers.ListField(child=serializers.JSONField()), help_text="field → [before, after]"
-    )
-    diff_display = serializers.DictField(
-        child=serializers.ListField(child=serializers.JSONField()),
-        help_text="the same, with status and type as their labels",
-    )
-    changed_at = serializers.DateTimeField()
-
-
-class ProjectSyncRunSerializer(serializers.Serializer):
-    """One project sync run (presenters.sync_run_payload) with its first changes."""
-
-    id = serializers.IntegerField()
-    mode = serializers.ChoiceField(choices=ProjectSyncRun.Mode.choices)
-    status = serializers.ChoiceField(choices=SyncRunStatus.choices)
-    status_display = serializers.CharField()
-    started_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
-    duration_s = serializers.FloatField(allow_null=True)
-    projects_total = serializers.IntegerField()
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    deleted = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    failures = ProjectSyncFailureSerializer(many=True, help_text="the first ones kept")
-    error_code = serializers.CharField()
-    error = serializers.CharField()
-    changes = ProjectChangeSerializer(many=True, help_text="the first `changes` (query parameter) of the run")
-    changes_total = serializers.IntegerField()
-
-
-class ProjectSyncRunPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    page = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    records = ProjectSyncRunSerializer(many=True)
-
-
-class ProjectSyncSettingsSerializer(serializers.Serializer):
-    """The project sync's settings (projects.config.sync_config)."""
-
-    cron = serializers.CharField()
-    cron_description = serializers.CharField()
-    default_cron = serializers.CharField()
-    enabled = serializers.BooleanField()
-    next_run = serializers.DateTimeField(allow_null=True, help_text="null while disabled")
-    project_types = serializers.ListField(child=serializers.CharField())
-    sources = serializers.ListField(child=serializers.CharField(), help_text="empty: every source")
-    available_sources = serializers.ListField(child=serializers.CharField())
-    notify_status_change = serializers.BooleanField()
-    notify_channels = serializers.ListField(child=serializers.CharField())
-    updated_at = serializers.DateTimeField()
-
-
-class TimeDisplaySerializer(serializers.Serializer):
-    """How the customer page shows times (projects.config.time_display)."""
-
-    mode = serializers.ChoiceField(choices=ProjectSyncConfig.TimeDisplay.choices)
-    format = serializers.CharField(help_text="the absolute format, one of `formats`")
-    formats = serializers.ListField(child=serializers.CharField())
-
-
-# One component per shape: the same answer of two operations (GET and POST, 200 and 202).
-SYNC_STARTED = envelope_of(ProjectSyncStartedSerializer, "ProjectSyncStartedEnvelope")
-SYNC_SETTINGS = envelope_of(ProjectSyncSettingsSerializer, "ProjectSyncSettingsEnvelope")
-TIME_DISPLAY = envelope_of(TimeDisplaySerializer, "TimeDisplayEnvelope")
 
 
 class RemoteUnavailable(exceptions.APIException):
@@ -319,7 +100,7 @@ class ProjectDetailView(APIView):
             OpenApiParameter("source", str, description="remote source (default main)"),
         ],
         responses={
-            200: envelope_of(ProjectDetailSerializer, "ProjectDetailEnvelope"),
+            200: PROJECT_DETAIL,
             403: ErrorSerializer,
             503: ErrorSerializer,
         },
@@ -375,7 +156,7 @@ class VerifyAccessView(APIView):
     @extend_schema(
         summary="Whether a customer link is valid, expired or revoked, and for which project",
         parameters=[OpenApiParameter("token", str, required=True, description="a customer link's token")],
-        responses=envelope_of(LinkCheckSerializer, "LinkCheckEnvelope"),
+        responses=LINK_CHECK,
     )
     def get(self, request, project_id: str):
         token = request.query_params.get("token")
@@ -410,7 +191,7 @@ class ProjectListView(APIView):
             OpenApiParameter("owner", str),
             OpenApiParameter("changed_since", str, description="ISO 8601 time"),
         ],
-        responses=envelope_of(ProjectPageSerializer, "ProjectPageEnvelope"),
+        responses=PROJECT_PAGE,
     )
     def get(self, request):
         params = request.query_params
@@ -476,7 +257,7 @@ class SyncHistoryView(APIView):
                 description="changes listed per run (default 100, at most 5000); changes_total counts all",
             )
         ],
-        responses=envelope_of(ProjectSyncRunPageSerializer, "ProjectSyncRunPageEnvelope"),
+        responses=SYNC_RUN_PAGE,
     )
     def get(self, request):
         raw = request.query_params.get("changes", str(HISTORY_CHANGES_DEFAULT))
@@ -510,7 +291,7 @@ class LinkCreateView(APIView):
     @extend_schema(
         summary="Create a customer link to one project (201 with id, token, url, expiry, QR code url)",
         responses={
-            201: envelope_of(CustomerLinkCreatedSerializer, "CustomerLinkCreatedEnvelope"),
+            201: LINK_CREATED,
             503: ErrorSerializer,
         },
         request=OpenApiTypes.OBJECT,
@@ -543,7 +324,7 @@ class LinkDetailView(APIView):
 
     @extend_schema(
         summary="Revoke a customer link (its page then says so and shows nothing)",
-        responses={200: envelope_of(CustomerLinkSerializer, "CustomerLinkRevokedEnvelope"), 409: ErrorSerializer},
+        responses={200: LINK_REVOKED, 409: ErrorSerializer},
     )
     def delete(self, request, link_id: int):
         link = get_object_or_404(CustomerLink.objects.select_related("project"), pk=link_id)

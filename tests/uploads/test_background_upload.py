@@ -381,7 +381,7 @@ def test_jobs_are_registered_with_the_scheduler_and_return_a_summary():
         "dispatched": 0,
         "staging_removed": 0,
     }
-    assert jobs.purge_uploaded_local_copies() == {"purged": 0}
+    assert jobs.purge_uploaded_local_copies() == {"purged": 0, "expired_keys": 0}
 
 
 @pytest.mark.django_db

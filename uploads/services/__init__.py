@@ -1,8 +1,9 @@
 """The business actions of uploads, by what they do: accepting an upload (`intake`), handing rows
 to the workers (`dispatch`), the concurrency cap and leases (`slots`), the state machine
 (`states`), the delivery attempt (`delivery`), the recovery sweep (`recovery`), staff actions
-(`staff`) and retention of local copies (`retention`). Other code imports them from here:
-`uploads.services.<name>`. `docs/uploads.md` describes the delivery guarantee they give."""
+(`staff`) and retention of local copies and idempotency keys (`retention`). Other code imports
+them from here: `uploads.services.<name>`. `docs/uploads.md` describes the delivery guarantee they
+give."""
 
 from uploads.services.delivery import fan_out_uploads, upload_to_yonyou, warm_yonyou_client
 from uploads.services.dispatch import (
@@ -29,7 +30,7 @@ from uploads.services.recovery import (
     take_back_from_dead_workers,
     take_back_from_silent_workers,
 )
-from uploads.services.retention import purge_local_copies
+from uploads.services.retention import expire_idempotency_keys, purge_local_copies
 from uploads.services.slots import claim_slot, hold_slot, release_slot, renew_leases, slot_leases_kept_alive
 from uploads.services.staff import retry_failed, retry_one, soft_delete
 from uploads.services.states import (
@@ -56,6 +57,7 @@ __all__ = [
     "dispatch_due_uploads",
     "enqueue_fan_out",
     "enqueue_uploads",
+    "expire_idempotency_keys",
     "fan_out_uploads",
     "file_problem",
     "hold_slot",
