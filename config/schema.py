@@ -47,6 +47,7 @@ ERROR_DESCRIPTIONS = {
     "401": "No credentials, or a token/session that is not valid",
     "403": "Authenticated, but not allowed to do this (or a missing CSRF token with a session)",
     "404": "No such object, or a page past the last one",
+    "414": "The request line (path and query) is longer than the server reads (8 KB); nothing was changed",
     "415": "The body's Content-Type is not one this operation reads",
     "429": "Too many requests; retry after the Retry-After header's seconds",
 }
@@ -144,6 +145,13 @@ class StandardAutoSchema(AutoSchema):
         for code in self.error_status_codes(operation):
             responses.setdefault(
                 code, {"description": ERROR_DESCRIPTIONS[code], "content": {"application/json": {"schema": error_ref}}}
+            )
+        if {parameter.get("in") for parameter in operation.get("parameters", [])} & {"path", "query"}:
+            # Answered by the web server (gunicorn's limit_request_line) before Django sees the
+            # request, so its body is the server's short HTML page, not the API's error body.
+            responses.setdefault(
+                "414",
+                {"description": ERROR_DESCRIPTIONS["414"], "content": {"text/html": {"schema": {"type": "string"}}}},
             )
         operation["responses"] = dict(sorted(responses.items()))
         return operation

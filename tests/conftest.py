@@ -53,6 +53,17 @@ def _static_files_without_manifest():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Users made by the tests get MD5 hashes: PBKDF2's million rounds cost about 0.4 s per user
+    made or signed in, on hundreds of tests. Real hashers stay listed, so hashes made by a child
+    process (`ensure_admin` under `make run`) still verify."""
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    ):
+        yield
+
+
 def make_user(django_user_model, username: str, *, groups=(), **extra):
     user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
     for name in groups:
