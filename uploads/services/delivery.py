@@ -105,9 +105,18 @@ def _start_helpers(budget_ends: float) -> list[threading.Thread]:
         return []
     # The slots and their rows are taken here, one statement each, before any thread starts: so
     # every helper's first call starts at once, and this worker's own call right after them.
-    slots = claim_slots(wanted)
-    records = begin_attempts(limit=len(slots))
-    for unused in slots[len(records) :]:  # fewer rows than counted: another worker took them
+    try:
+        slots = claim_slots(wanted)
+    except db.DatabaseError:
+        # This worker's own row is under way already: it sends alone rather than not at all.
+        logger.exception("could not take free upload slots for helpers")
+        return []
+    try:
+        records = begin_attempts(limit=len(slots))
+    except db.DatabaseError:
+        logger.exception("could not take due uploads for helpers")
+        records = []
+    for unused in slots[len(records) :]:  # fewer rows than counted (another worker took them)
         release_slot(unused)
     helpers = []
     for number, (slot, record) in enumerate(zip(slots, records, strict=False)):
